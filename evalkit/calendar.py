@@ -1,0 +1,197 @@
+"""Business days on a holiday calendar, and the due dates built on them.
+
+The certification documents count in business days: 60 to complete a work product, 30 from receipt to
+notification, one between the steps of the call-certification ladder. A business day is a weekday that is not
+a holiday. A receipt on a weekend or holiday counts from the next business day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Iterable
+
+import numpy as np
+
+__all__ = [
+    "us_federal_holidays",
+    "HolidayCalendar",
+    "is_business_day",
+    "next_business_day",
+    "add_business_days",
+    "business_days_between",
+]
+
+Date = dt.date
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> Date:
+    """The n-th given weekday (0 = Monday) of a month; n = -1 for the last one."""
+    if n > 0:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _observed(day: Date) -> Date:
+    """Federal rule: a Saturday holiday is observed on Friday, a Sunday one on Monday."""
+    if day.weekday() == 5:
+        return day - dt.timedelta(days=1)
+    if day.weekday() == 6:
+        return day + dt.timedelta(days=1)
+    return day
+
+
+@lru_cache(maxsize=None)
+def us_federal_holidays(year: int) -> frozenset[Date]:
+    """The observed US federal holidays of one year (5 U.S.C. 6103).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> dt.date(2026, 11, 26) in us_federal_holidays(2026)   # Thanksgiving
+    True
+    >>> dt.date(2026, 7, 3) in us_federal_holidays(2026)     # 4 July 2026 is a Saturday
+    True
+    """
+    fixed = [(1, 1), (6, 19), (7, 4), (11, 11), (12, 25)]
+    days = {_observed(dt.date(year, m, d)) for m, d in fixed}
+    days |= {
+        _nth_weekday(year, 1, 0, 3),   # Martin Luther King Jr. Day
+        _nth_weekday(year, 2, 0, 3),   # Washington's Birthday
+        _nth_weekday(year, 5, 0, -1),  # Memorial Day
+        _nth_weekday(year, 9, 0, 1),   # Labor Day
+        _nth_weekday(year, 10, 0, 2),  # Columbus Day
+        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
+    }
+    # New Year's Day of the next year falling on a Saturday is observed on 31 December.
+    if _observed(dt.date(year + 1, 1, 1)).year == year:
+        days.add(_observed(dt.date(year + 1, 1, 1)))
+    return frozenset(days)
+
+
+class HolidayCalendar:
+    """A set of holidays: US federal by default, plus or minus dates a program configures.
+
+    Parameters
+    ----------
+    extra : iterable of date, optional
+        Additional closed days (e.g. the day after Thanksgiving).
+    federal : bool
+        Whether the US federal holidays are included.
+    """
+
+    def __init__(self, extra: Iterable[Date] = (), federal: bool = True):
+        self.extra = frozenset(_as_date(d, "holiday") for d in extra)
+        self.federal = federal
+
+    def __contains__(self, day: Date) -> bool:
+        return day in self.extra or (self.federal and day in us_federal_holidays(day.year))
+
+    def between(self, start: Date, end: Date) -> list[Date]:
+        """Holidays from start to end inclusive, sorted."""
+        years = range(start.year, end.year + 1)
+        days = set(self.extra)
+        if self.federal:
+            for y in years:
+                days |= us_federal_holidays(y)
+        return sorted(d for d in days if start <= d <= end)
+
+    def __repr__(self) -> str:
+        return f"HolidayCalendar(federal={self.federal}, extra={sorted(self.extra)})"
+
+
+_DEFAULT = HolidayCalendar()
+
+
+def _calendar(holidays) -> HolidayCalendar:
+    if holidays is None:
+        return _DEFAULT
+    if isinstance(holidays, HolidayCalendar):
+        return holidays
+    return HolidayCalendar(extra=holidays, federal=False)
+
+
+def _as_date(value, what: str = "date") -> Date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
+
+
+def is_business_day(day, holidays=None) -> bool:
+    """True for a weekday that is not a holiday.
+
+    ``holidays``: None for the US federal calendar, a :class:`HolidayCalendar`, or an iterable of dates
+    (then only those dates are holidays).
+    """
+    day = _as_date(day)
+    return day.weekday() < 5 and day not in _calendar(holidays)
+
+
+def next_business_day(day, holidays=None) -> Date:
+    """The day itself if it is a business day, else the first business day after it."""
+    day = _as_date(day)
+    cal = _calendar(holidays)
+    while day.weekday() >= 5 or day in cal:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def add_business_days(start, n: int, holidays=None) -> Date:
+    """The date ``n`` business days after ``start``.
+
+    A start on a weekend or holiday counts from the next business day, so the deadline of something received
+    on a Saturday is the same as if it had been received on the Monday. ``n`` may be negative (counting back
+    from ``start``, which then must itself be a business day or is moved forward first). ``n = 0`` gives the
+    first business day on or after ``start``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> add_business_days(dt.date(2026, 11, 25), 1)   # Wednesday before Thanksgiving -> Friday
+    datetime.date(2026, 11, 27)
+    >>> add_business_days(dt.date(2026, 11, 28), 1)   # received Saturday: counts from Monday
+    datetime.date(2026, 12, 1)
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise ValueError(f"number of business days {n!r} is not an integer")
+    cal = _calendar(holidays)
+    day = next_business_day(start, cal)
+    step = dt.timedelta(days=1 if n >= 0 else -1)
+    remaining = abs(int(n))
+    while remaining:
+        day += step
+        if day.weekday() < 5 and day not in cal:
+            remaining -= 1
+    return day
+
+
+def business_days_between(start, end, holidays=None) -> int:
+    """Business days from ``start`` to ``end``: how many :func:`add_business_days` steps lead from one to the other.
+
+    Positive when ``end`` is later. Counts days in (start, end], after moving a non-business ``start`` to
+    the next business day; ``business_days_between(d, add_business_days(d, n)) == n`` for n >= 0.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> business_days_between(dt.date(2026, 11, 20), dt.date(2026, 11, 30))  # Thanksgiving in between
+    5
+    """
+    start, end = _as_date(start), _as_date(end)
+    if end < start:
+        return -business_days_between(end, start, holidays)
+    cal = _calendar(holidays)
+    first = next_business_day(start, cal)
+    if end <= first:
+        return 0
+    weekdays = int(np.busday_count(first + dt.timedelta(days=1), end + dt.timedelta(days=1)))
+    closed = sum(1 for d in cal.between(first + dt.timedelta(days=1), end) if d.weekday() < 5)
+    return weekdays - closed

@@ -1,0 +1,436 @@
+"""The database: schema, connection, transactions and the audit log.
+
+SQLAlchemy Core. A workspace folder holds ``evalkit.db`` (SQLite, WAL, foreign keys on) and ``settings.yaml``;
+any other SQLAlchemy URL (``postgresql+psycopg://...``) works the same. Every write goes through
+:meth:`Store.transaction`, and every change is appended to the ``audit`` table (who, when, before, after) in the
+same transaction, so the log and the data cannot disagree. Evaluation data is confidential: the workspace and
+the database file are created readable by their owner only, and nothing here logs candidate data.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+__all__ = ["SCHEMA_VERSION", "StoreError", "Store", "open_store", "metadata", "utcnow"]
+
+#: Bump when the schema changes and add an upgrade step to ``_UPGRADES``.
+SCHEMA_VERSION = 1
+
+DB_FILENAME = "evalkit.db"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as asked (missing, wrong schema version, unreachable)."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+programs = sa.Table(
+    "programs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON of the program as loaded from programs.yaml
+)
+
+rubric_versions = sa.Table(
+    "rubric_versions", metadata,
+    sa.Column("version", sa.String(32), primary_key=True),  # content hash
+    sa.Column("rubric_id", sa.String(64), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the YAML as registered, so an old score can be read with its instrument
+    sa.Column("registered_at", sa.DateTime, nullable=False),
+)
+
+candidates = sa.Table(
+    "candidates", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("first_name", sa.Text, nullable=False),
+    sa.Column("last_name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("organisation", sa.Text),
+)
+
+raters = sa.Table(
+    "raters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("is_adjudicator", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_lead", sa.Boolean, nullable=False, default=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+)
+
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("rater_id", sa.Integer, sa.ForeignKey("raters.id"), primary_key=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), primary_key=True),
+    sa.Column("reason", sa.Text),
+)
+
+submissions = sa.Table(
+    "submissions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("previous_id", sa.Integer, sa.ForeignKey("submissions.id")),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),  # notification deadline
+    sa.Column("manager_signoff", sa.Boolean, nullable=False),
+    sa.Column("document", sa.Text),  # path of the work product, relative to the workspace
+    sa.Column("is_benchmark", sa.Boolean, nullable=False, default=False),  # a "gold" submission for calibration
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("candidate_id", "program_id", "attempt"),
+)
+
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+    sa.Column("rater_id", sa.Integer, sa.ForeignKey("raters.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # rater | adjudicator
+    sa.Column("status", sa.String(16), nullable=False),  # assigned | draft | final
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+    sa.Column("saved_at", sa.DateTime),
+    sa.Column("submitted_at", sa.DateTime),
+    sa.Column("comment", sa.Text),  # overall comment of the rater
+    sa.UniqueConstraint("submission_id", "rater_id"),
+)
+
+criterion_scores = sa.Table(
+    "criterion_scores", metadata,
+    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("assignments.id"), primary_key=True),
+    sa.Column("criterion_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.Integer),  # None while only feedback has been typed
+    sa.Column("feedback", sa.Text, nullable=False, default=""),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("result", sa.String(16), nullable=False),  # pass | deficient
+    sa.Column("total_percent", sa.Float, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),  # agreement | adjudication
+    sa.Column("decided_on", sa.Date, nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+)
+
+resolved_scores = sa.Table(
+    "resolved_scores", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("criterion_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.Float, nullable=False),
+    sa.Column("feedback", sa.Text, nullable=False, default=""),
+)
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("late", sa.Boolean, nullable=False),
+    sa.Column("files", sa.Text, nullable=False),  # JSON: [{"path":..., "sha256":...}]
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+)
+
+# --- call certification ------------------------------------------------------------------------------------
+
+cc_agents = sa.Table(
+    "cc_agents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("first_name", sa.Text, nullable=False),
+    sa.Column("last_name", sa.Text, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),  # first day of call certs (after training)
+    sa.Column("certifier", sa.Text),
+    sa.Column("equipment_issue", sa.Text),
+    sa.Column("tbt_hours", sa.Float),
+    sa.Column("completed_on", sa.Date),
+)
+
+cc_calls = sa.Table(
+    "cc_calls", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("call_no", sa.Integer, nullable=False),
+    sa.Column("certifier", sa.Text, nullable=False),
+    sa.Column("scored_on", sa.Date, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("levels", sa.Text, nullable=False),  # JSON {criterion: level} on the call scorecard
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("went_well", sa.Text, nullable=False),
+    sa.Column("marked_down", sa.Text, nullable=False),
+    sa.Column("positive", sa.Text, nullable=False),
+    sa.Column("duration_hours", sa.Float),
+    sa.UniqueConstraint("agent_id", "call_no"),
+)
+
+cc_actions = sa.Table(
+    "cc_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),  # coaching | written_cap | final_cap | termination
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+cc_notes = sa.Table(
+    "cc_notes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+sa.Index("ix_assignments_rater", assignments.c.rater_id, assignments.c.status)
+sa.Index("ix_submissions_state", submissions.c.state)
+sa.Index("ix_audit_entity", audit.c.entity, audit.c.entity_id)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _dump(row: dict | None) -> str | None:
+    if row is None:
+        return None
+    return json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, stat.S_IRWXU)
+
+
+def _private_file(path: Path) -> None:
+    """Create the file readable by its owner only before SQLite opens it (SQLite would use the umask)."""
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+# Each step upgrades a database from version N to N + 1.
+_UPGRADES: dict[int, Any] = {}
+
+
+class Store:
+    """A connection to an evalkit database.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL. ``sqlite:///path/evalkit.db`` or ``postgresql+psycopg://user@host:port/db``.
+    create : bool
+        Create the schema when the database is empty. When False, an empty database is an error.
+    """
+
+    def __init__(self, url: str, create: bool = False):
+        self.url = url
+        self.workspace: Path | None = None
+        url_obj = sa.engine.make_url(url)
+        self.is_sqlite = url_obj.get_backend_name() == "sqlite"
+        if self.is_sqlite and url_obj.database not in (None, "", ":memory:"):
+            db_path = Path(url_obj.database)
+            if not db_path.exists() and not create:
+                raise StoreError(f"no database at {db_path}: run `evalkit init DIR` first")
+            _private_dir(db_path.parent)
+            _private_file(db_path)
+            self.workspace = db_path.parent
+        kwargs: dict[str, Any] = {"future": True}
+        if self.is_sqlite:
+            # Several SMEs' kernels write to one file: wait for a lock rather than fail at once.
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = sa.create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # pysqlite's own transaction handling defers BEGIN; take the write lock at the start instead so two
+            # writers never deadlock upgrading a read lock.
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        try:
+            self._check_schema(create)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open database {self.safe_url}: {str(exc.orig).splitlines()[0]}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _check_schema(self, create: bool) -> None:
+        inspector = sa.inspect(self.engine)
+        if not inspector.has_table("meta"):
+            if not create:
+                raise StoreError(f"{self.safe_url} is not an evalkit database (no meta table): run `evalkit init`")
+            with self.transaction("system") as tx:
+                metadata.create_all(tx.conn)
+                tx.conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        found = int(found or 0)
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"database schema version {found} is newer than this evalkit's {SCHEMA_VERSION}: "
+                             "upgrade evalkit")
+        if found < SCHEMA_VERSION:
+            missing = [v for v in range(found, SCHEMA_VERSION) if v not in _UPGRADES]
+            if missing:
+                raise StoreError(f"database schema version {found} is too old to upgrade to {SCHEMA_VERSION}: "
+                                 "export it with the evalkit that wrote it")
+            with self.transaction("system") as tx:
+                for v in range(found, SCHEMA_VERSION):
+                    _UPGRADES[v](tx.conn)
+                tx.conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+
+    @contextlib.contextmanager
+    def transaction(self, actor: str) -> Iterator["Transaction"]:
+        """One unit of work: everything inside commits together or not at all."""
+        with self.engine.begin() as conn:
+            yield Transaction(conn, actor)
+
+    def read(self):
+        """A read-only connection context."""
+        return self.engine.connect()
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self.read() as conn:
+            value = conn.execute(sa.select(meta.c.value).where(meta.c.key == f"setting:{key}")).scalar()
+        return default if value is None else json.loads(value)
+
+    def set_setting(self, key: str, value: Any, actor: str = "admin") -> None:
+        with self.transaction(actor) as tx:
+            tx.upsert(meta, {"key": f"setting:{key}"}, {"value": json.dumps(value)})
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # let the "begin" event issue BEGIN IMMEDIATE
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Transaction:
+    """A connection inside a transaction that records every change in the audit log."""
+
+    def __init__(self, conn: sa.Connection, actor: str):
+        self.conn = conn
+        self.actor = actor
+
+    def execute(self, statement, *args):
+        return self.conn.execute(statement, *args)
+
+    def _log(self, action: str, table: sa.Table, key: dict, before: dict | None, after: dict | None) -> None:
+        self.conn.execute(audit.insert().values(
+            at=utcnow(), actor=self.actor, action=action, entity=table.name,
+            entity_id=json.dumps({k: _jsonable(v) for k, v in key.items()}, sort_keys=True),
+            before=_dump(before), after=_dump(after),
+        ))
+
+    def _where(self, table: sa.Table, key: dict):
+        return sa.and_(*[table.c[k] == v for k, v in key.items()])
+
+    def get(self, table: sa.Table, key: dict) -> dict | None:
+        row = self.conn.execute(sa.select(table).where(self._where(table, key))).mappings().first()
+        return dict(row) if row else None
+
+    def insert(self, table: sa.Table, values: dict, action: str | None = None) -> dict:
+        """Insert a row and log it; returns the row as stored (with its generated id)."""
+        result = self.conn.execute(table.insert().values(**values))
+        row = dict(values)
+        if "id" in table.c and table.c.id.primary_key and "id" not in values:
+            row["id"] = result.inserted_primary_key[0]
+        key = {c.name: row[c.name] for c in table.primary_key.columns}
+        self._log(action or "insert", table, key, None, row)
+        return row
+
+    def update(self, table: sa.Table, key: dict, values: dict, action: str | None = None) -> dict:
+        """Update one row by primary key and log before and after."""
+        before = self.get(table, key)
+        if before is None:
+            raise StoreError(f"no {table.name} row {key}")
+        changed = {k: v for k, v in values.items() if before.get(k) != v}
+        if not changed:
+            return before
+        self.conn.execute(table.update().where(self._where(table, key)).values(**changed))
+        after = {**before, **changed}
+        self._log(action or "update", table, key, before, after)
+        return after
+
+    def upsert(self, table: sa.Table, key: dict, values: dict, action: str | None = None) -> dict:
+        if self.get(table, key) is None:
+            return self.insert(table, {**key, **values}, action)
+        return self.update(table, key, values, action)
+
+    def delete(self, table: sa.Table, key: dict, action: str | None = None) -> None:
+        before = self.get(table, key)
+        if before is None:
+            return
+        self.conn.execute(table.delete().where(self._where(table, key)))
+        self._log(action or "delete", table, key, before, None)
+
+
+def workspace_url(workspace) -> str:
+    return f"sqlite:///{Path(workspace).resolve() / DB_FILENAME}"
+
+
+def open_store(target, create: bool = False) -> Store:
+    """Open a workspace folder or a database URL.
+
+    A folder means its ``evalkit.db``; a string with ``://`` is a SQLAlchemy URL.
+    """
+    target = str(target)
+    if "://" in target:
+        return Store(target, create=create)
+    workspace = Path(target)
+    if not create and not (workspace / DB_FILENAME).exists():
+        raise StoreError(f"{workspace} is not an evalkit workspace (no {DB_FILENAME}): run `evalkit init {workspace}`")
+    if create:
+        _private_dir(workspace)
+    store = Store(workspace_url(workspace), create=create)
+    store.workspace = workspace.resolve()
+    return store

@@ -1,0 +1,686 @@
+"""The submission lifecycle: receive, assign, score, compare, adjudicate, decide, notify, resubmit.
+
+Every function takes the :class:`~evalkit.store.Store` first and writes in one transaction, so a refused step
+changes nothing. Refusals raise :class:`WorkflowError` with a one-line reason. Blind scoring is enforced here:
+:func:`rater_scores` shows a rater only their own scores until the submission is decided.
+
+Submission states: ``received`` (no raters yet) -> ``scoring`` -> ``adjudication`` (raters disagreed beyond
+tolerance) -> ``decided`` -> ``notified``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import sqlalchemy as sa
+
+from . import scoring
+from .calendar import business_days_between
+from .programs import Program, load_programs
+from .rubric import Rubric, load_rubric, parse_rubric
+from .store import (Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions,
+                    notifications, programs as programs_table, raters, resolved_scores, rubric_versions,
+                    submissions, utcnow)
+
+__all__ = [
+    "WorkflowError", "SignoffWarning", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
+    "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
+    "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
+    "adjudication_view", "decided_result", "queue", "due_report", "pipeline_counts", "submission",
+    "candidate_label",
+]
+
+STATES = ("received", "scoring", "adjudication", "decided", "notified")
+
+
+class WorkflowError(ValueError):
+    """A step that the process does not allow, with the reason in one line."""
+
+
+class SignoffWarning(UserWarning):
+    """A submission received without the manager sign-off that the program encourages."""
+
+
+# --- instruments and programs ------------------------------------------------------------------------------
+
+
+def sync_programs(store: Store, programs_path=None, actor: str = "admin") -> dict[str, str]:
+    """Register programs.yaml and each program's current rubric in the store.
+
+    Returns ``{program id: rubric version}``. A rubric edited since the last sync gets a new version; submissions
+    already received keep the version they were received under, so scores are never mixed across versions.
+    """
+    progs = load_programs(programs_path)
+    versions: dict[str, str] = {}
+    with store.transaction(actor) as tx:
+        for p in progs.values():
+            definition = p.to_dict()
+            if p.rubric_path:
+                rubric = load_rubric(p.rubric_path)
+                if rubric.pass_rule.pass_mark != p.pass_mark:
+                    raise WorkflowError(f"{p.rubric_path}: pass_mark {rubric.pass_rule.pass_mark:g} differs from "
+                                        f"program {p.id}'s {p.pass_mark:g} in programs.yaml")
+                _register_rubric(tx, rubric)
+                definition["rubric_version"] = versions[p.id] = rubric.version
+            definition["source"] = str(Path(programs_path or "").resolve()) if programs_path else None
+            tx.upsert(programs_table, {"id": p.id}, {"name": p.name, "definition": json.dumps(definition)})
+    _program_cache.clear()
+    return versions
+
+
+def _register_rubric(tx, rubric: Rubric) -> None:
+    if tx.get(rubric_versions, {"version": rubric.version}) is None:
+        tx.insert(rubric_versions, {"version": rubric.version, "rubric_id": rubric.id, "title": rubric.title,
+                                    "source": rubric.source, "registered_at": utcnow()})
+
+
+def register_rubric(store: Store, rubric: Rubric, actor: str = "admin") -> str:
+    """Store a rubric version (for instruments outside programs.yaml, such as the call scorecard)."""
+    with store.transaction(actor) as tx:
+        _register_rubric(tx, rubric)
+    return rubric.version
+
+
+_program_cache: dict = {}
+
+
+def program(store: Store, program_id: str) -> Program:
+    """The program as defined in the programs.yaml the store was synced from."""
+    key = (id(store), program_id)
+    if key not in _program_cache:
+        with store.read() as conn:
+            row = conn.execute(sa.select(programs_table).where(programs_table.c.id == program_id)).mappings().first()
+        if row is None:
+            raise WorkflowError(f"unknown program {program_id!r}; run `evalkit init` or sync programs.yaml")
+        source = json.loads(row["definition"]).get("source")
+        progs = load_programs(source)
+        if program_id not in progs:
+            raise WorkflowError(f"program {program_id!r} is registered but no longer in programs.yaml")
+        _program_cache[key] = progs[program_id]
+    return _program_cache[key]
+
+
+@lru_cache(maxsize=64)
+def _parse_stored(version: str, source: str) -> Rubric:
+    return parse_rubric(source, f"<stored rubric {version}>")
+
+
+def rubric_for(store: Store, version: str) -> Rubric:
+    """The rubric exactly as it was when this version was registered."""
+    with store.read() as conn:
+        source = conn.execute(sa.select(rubric_versions.c.source)
+                              .where(rubric_versions.c.version == version)).scalar()
+    if source is None:
+        raise WorkflowError(f"unknown rubric version {version!r}")
+    rubric = _parse_stored(version, source)
+    if rubric.version != version:
+        raise StoreError(f"stored rubric {version} hashes to {rubric.version}: the database was altered")
+    return rubric
+
+
+def rubric_version_of(store: Store, program_id: str) -> str:
+    with store.read() as conn:
+        row = conn.execute(sa.select(programs_table.c.definition).where(programs_table.c.id == program_id)).scalar()
+    if row is None:
+        raise WorkflowError(f"unknown program {program_id!r}")
+    version = json.loads(row).get("rubric_version")
+    if version is None:
+        raise WorkflowError(f"program {program_id} has no work product to evaluate")
+    return version
+
+
+# --- people ------------------------------------------------------------------------------------------------
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise WorkflowError(f"{what} is empty; expected text")
+    return value.strip()
+
+
+def add_candidate(store: Store, external_id: str, first_name: str, last_name: str, email: str | None = None,
+                  organisation: str | None = None, actor: str = "admin") -> int:
+    """Register a candidate; returns the internal id. A known external id is refused."""
+    external_id = _text(external_id, "candidate id")
+    values = {"external_id": external_id, "first_name": _text(first_name, "first name"),
+              "last_name": _text(last_name, "last name"), "email": email, "organisation": organisation}
+    with store.transaction(actor) as tx:
+        if tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).first():
+            raise WorkflowError(f"candidate {external_id} is already registered")
+        return tx.insert(candidates, values)["id"]
+
+
+def add_rater(store: Store, username: str, name: str, email: str | None = None, is_adjudicator: bool = False,
+              is_lead: bool = False, actor: str = "admin") -> int:
+    username = _text(username, "rater username")
+    with store.transaction(actor) as tx:
+        if tx.execute(sa.select(raters.c.id).where(raters.c.username == username)).first():
+            raise WorkflowError(f"rater {username} is already registered")
+        return tx.insert(raters, {"username": username, "name": _text(name, "rater name"), "email": email,
+                                  "is_adjudicator": is_adjudicator, "is_lead": is_lead, "active": True})["id"]
+
+
+def _rater(conn, username: str) -> dict:
+    row = conn.execute(sa.select(raters).where(raters.c.username == username)).mappings().first()
+    if row is None:
+        raise WorkflowError(f"unknown rater {username!r}")
+    return dict(row)
+
+
+def _candidate_id(conn, external_id: str) -> int:
+    cid = conn.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).scalar()
+    if cid is None:
+        raise WorkflowError(f"unknown candidate {external_id!r}")
+    return cid
+
+
+def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "", actor: str = "admin") -> None:
+    """Record that a rater must never score a candidate (colleague, manager, relative...)."""
+    with store.transaction(actor) as tx:
+        rid = _rater(tx.conn, rater)["id"]
+        cid = _candidate_id(tx.conn, candidate)
+        if tx.get(conflicts, {"rater_id": rid, "candidate_id": cid}) is None:
+            tx.insert(conflicts, {"rater_id": rid, "candidate_id": cid, "reason": reason})
+
+
+# --- receiving ---------------------------------------------------------------------------------------------
+
+
+def _as_date(value, what: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise WorkflowError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def receive_submission(store: Store, candidate: str, program_id: str, received_on, manager_signoff: bool,
+                       document: str | None = None, actor: str = "admin", previous_id: int | None = None,
+                       is_benchmark: bool = False) -> int:
+    """Record a work product received for evaluation; returns the submission id.
+
+    Refused without manager sign-off where the program requires it; a :class:`SignoffWarning` is issued where
+    the program only encourages it. The notification deadline is set from the receipt date.
+    """
+    prog = program(store, program_id)
+    if prog.work_product is None:
+        raise WorkflowError(f"program {program_id} has no work product to evaluate")
+    received_on = _as_date(received_on, "received date")
+    if received_on > dt.date.today():
+        raise WorkflowError(f"received date {received_on} is in the future")
+    if not manager_signoff:
+        if prog.manager_signoff == "required":
+            raise WorkflowError(f"{program_id} requires the manager's sign-off before submission; "
+                                "record it and receive again")
+        if prog.manager_signoff == "encouraged":
+            warnings.warn(f"{program_id}: received without manager sign-off (encouraged, not required)",
+                          SignoffWarning, stacklevel=2)
+    version = rubric_version_of(store, program_id)
+    with store.transaction(actor) as tx:
+        cid = _candidate_id(tx.conn, candidate)
+        attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
+            submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
+        if previous_id is None and attempts:
+            raise WorkflowError(f"candidate {candidate} already has a {program_id} submission; "
+                                "a corrected work product is a resubmission")
+        row = tx.insert(submissions, {
+            "candidate_id": cid, "program_id": program_id, "rubric_version": version, "attempt": attempts + 1,
+            "previous_id": previous_id, "received_on": received_on, "due_on": prog.notification_due(received_on),
+            "manager_signoff": bool(manager_signoff), "document": document, "is_benchmark": is_benchmark,
+            "state": "received", "created_at": utcnow(),
+        }, action="receive")
+    return row["id"]
+
+
+def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool, document: str | None = None,
+             actor: str = "admin") -> int:
+    """A corrected work product: a new attempt linked to a deficient one, with its own clock."""
+    prev = submission(store, previous_id)
+    result = decided_result(store, previous_id)
+    if result is None or result["result"] != "deficient":
+        raise WorkflowError(f"submission {previous_id} is not decided as deficient; only a deficient result "
+                            "can be resubmitted")
+    with store.read() as conn:
+        later = conn.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == previous_id)).scalar()
+    if later is not None:
+        raise WorkflowError(f"submission {previous_id} was already resubmitted as {later}")
+    return receive_submission(store, prev["candidate_external_id"], prev["program_id"], received_on,
+                              manager_signoff, document, actor, previous_id=previous_id)
+
+
+def submission(store: Store, submission_id: int) -> dict:
+    """A submission with its candidate and program (an admin's view: includes the candidate's name)."""
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(submissions, candidates.c.external_id.label("candidate_external_id"),
+                      candidates.c.first_name, candidates.c.last_name, candidates.c.email)
+            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+            .where(submissions.c.id == submission_id)).mappings().first()
+    if row is None:
+        raise WorkflowError(f"unknown submission {submission_id!r}")
+    return dict(row)
+
+
+def candidate_label(store: Store, sub: dict) -> str:
+    """What a rater is shown for the candidate: the name, or an anonymous label where the program hides it."""
+    if program(store, sub["program_id"]).hide_candidate_from_raters:
+        return f"Candidate #{sub['id']:05d}"
+    return f"{sub['first_name']} {sub['last_name']}"
+
+
+# --- assigning ---------------------------------------------------------------------------------------------
+
+
+def _open_workload(conn) -> dict[int, int]:
+    rows = conn.execute(sa.select(assignments.c.rater_id, sa.func.count()).where(assignments.c.status != "final")
+                        .group_by(assignments.c.rater_id)).all()
+    return dict(rows)
+
+
+def _eligible(conn, sub: dict, role: str) -> list[dict]:
+    """Active raters who may take this submission: not already on it and with no declared conflict."""
+    taken = set(conn.execute(sa.select(assignments.c.rater_id)
+                             .where(assignments.c.submission_id == sub["id"])).scalars())
+    conflicted = set(conn.execute(sa.select(conflicts.c.rater_id)
+                                  .where(conflicts.c.candidate_id == sub["candidate_id"])).scalars())
+    query = sa.select(raters).where(raters.c.active.is_(True))
+    if role == "adjudicator":
+        query = query.where(raters.c.is_adjudicator.is_(True))
+    return [dict(r) for r in conn.execute(query).mappings() if r["id"] not in taken | conflicted]
+
+
+def assign_raters(store: Store, submission_id: int, usernames: Iterable[str] | None = None, n: int | None = None,
+                  actor: str = "admin") -> list[str]:
+    """Assign independent raters; returns their usernames.
+
+    Given ``usernames``, exactly those are assigned (each checked); otherwise the ``n`` (default: the program's
+    raters per submission) eligible raters with the fewest open assignments are chosen. A rater already on the
+    submission, or with a declared conflict of interest with the candidate, is refused.
+    """
+    sub = submission(store, submission_id)
+    if sub["state"] not in ("received", "scoring"):
+        raise WorkflowError(f"submission {submission_id} is {sub['state']}; raters can only be assigned before "
+                            "scores are compared")
+    prog = program(store, sub["program_id"])
+    with store.transaction(actor) as tx:
+        eligible = _eligible(tx.conn, sub, "rater")
+        by_name = {r["username"]: r for r in eligible}
+        if usernames is not None:
+            usernames = list(usernames)
+            if len(set(usernames)) != len(usernames):
+                raise WorkflowError("the same rater is named twice; raters must be independent")
+            chosen = []
+            for u in usernames:
+                if u not in by_name:
+                    r = _rater(tx.conn, u)  # unknown rater -> its own message
+                    reason = "is inactive" if not r["active"] else \
+                        "is already assigned to it or has a declared conflict of interest with the candidate"
+                    raise WorkflowError(f"rater {u} cannot score submission {submission_id}: {reason}")
+                chosen.append(by_name[u])
+        else:
+            already = tx.execute(sa.select(sa.func.count()).select_from(assignments).where(
+                assignments.c.submission_id == submission_id, assignments.c.role == "rater")).scalar()
+            wanted = (n if n is not None else prog.raters_per_submission) - already
+            if wanted <= 0:
+                return []
+            load = _open_workload(tx.conn)
+            ranked = sorted(eligible, key=lambda r: (load.get(r["id"], 0), r["username"]))
+            if len(ranked) < wanted:
+                raise WorkflowError(f"submission {submission_id} needs {wanted} more rater(s) but only "
+                                    f"{len(ranked)} eligible rater(s) are free of conflicts")
+            chosen = ranked[:wanted]
+        now = utcnow()
+        for r in chosen:
+            tx.insert(assignments, {"submission_id": submission_id, "rater_id": r["id"], "role": "rater",
+                                    "status": "assigned", "assigned_at": now}, action="assign")
+        total = tx.execute(sa.select(sa.func.count()).select_from(assignments).where(
+            assignments.c.submission_id == submission_id, assignments.c.role == "rater")).scalar()
+        if total >= 2 and sub["state"] == "received":
+            tx.update(submissions, {"id": submission_id}, {"state": "scoring"})
+    return [r["username"] for r in chosen]
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+
+
+def _assignment(conn, submission_id: int, username: str, role: str | None = None) -> dict:
+    rater = _rater(conn, username)
+    query = sa.select(assignments).where(assignments.c.submission_id == submission_id,
+                                         assignments.c.rater_id == rater["id"])
+    row = conn.execute(query).mappings().first()
+    if row is None or (role and row["role"] != role):
+        raise WorkflowError(f"rater {username} is not assigned to submission {submission_id}"
+                            + (f" as {role}" if role else ""))
+    return dict(row)
+
+
+def _write_scores(tx, assignment: dict, rubric: Rubric, levels: Mapping, feedback: Mapping, now) -> None:
+    unknown = set(feedback) - set(rubric.criterion_ids)
+    if unknown:
+        raise WorkflowError(f"rubric {rubric.id}: no criterion {sorted(unknown)[0]!r}")
+    for cid in sorted(set(levels) | set(feedback)):
+        key = {"assignment_id": assignment["id"], "criterion_id": cid}
+        old = tx.get(criterion_scores, key)
+        values = {
+            "level": levels.get(cid, old["level"] if old else None),
+            "feedback": feedback.get(cid, old["feedback"] if old else "") or "",
+            "rubric_version": rubric.version,
+        }
+        if old is None or any(old[k] != v for k, v in values.items()):
+            tx.upsert(criterion_scores, key, {**values, "updated_at": now}, action="score")
+
+
+def save_draft(store: Store, submission_id: int, username: str, levels: Mapping[str, int | None] | None = None,
+               feedback: Mapping[str, str] | None = None, comment: str | None = None) -> dt.datetime:
+    """Save a rater's work in progress (any subset of criteria); returns the time it was saved.
+
+    Levels are checked against the rubric the submission was received under; a final evaluation cannot be
+    changed.
+    """
+    sub = submission(store, submission_id)
+    rubric = rubric_for(store, sub["rubric_version"])
+    checked = scoring.validate_levels(rubric, levels or {})
+    now = utcnow()
+    with store.transaction(username) as tx:
+        a = _assignment(tx.conn, submission_id, username)
+        if a["status"] == "final":
+            raise WorkflowError(f"submission {submission_id}: {username}'s evaluation is final and cannot change")
+        if a["role"] == "adjudicator" and sub["state"] != "adjudication":
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
+        _write_scores(tx, a, rubric, checked, feedback or {}, now)
+        update = {"status": "draft", "saved_at": now}
+        if comment is not None:
+            update["comment"] = comment
+        tx.update(assignments, {"id": a["id"]}, update, action="save_draft")
+    return now
+
+
+def _own_scores(conn, assignment_id: int) -> tuple[dict, dict]:
+    rows = conn.execute(sa.select(criterion_scores).where(criterion_scores.c.assignment_id == assignment_id)).mappings()
+    levels, feedback = {}, {}
+    for r in rows:
+        levels[r["criterion_id"]] = r["level"]
+        feedback[r["criterion_id"]] = r["feedback"]
+    return levels, feedback
+
+
+def submit_final(store: Store, submission_id: int, username: str, levels: Mapping | None = None,
+                 feedback: Mapping | None = None, comment: str | None = None, today: dt.date | None = None) -> str:
+    """Make a rater's evaluation final (saving ``levels``/``feedback`` given here first).
+
+    Refused, listing every gap, unless every criterion has a level and every criterion below the standard has
+    feedback. When the last rater submits, the raters are compared: within tolerance the submission is decided
+    on the mean of their levels; beyond it, it goes to adjudication. Returns the submission's new state.
+    """
+    sub = submission(store, submission_id)
+    rubric = rubric_for(store, sub["rubric_version"])
+    checked = scoring.validate_levels(rubric, levels or {})
+    now = utcnow()
+    with store.transaction(username) as tx:
+        a = _assignment(tx.conn, submission_id, username, role="rater")
+        if a["status"] == "final":
+            raise WorkflowError(f"submission {submission_id}: {username}'s evaluation is already final")
+        if sub["state"] != "scoring":
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}; it is not open for scoring")
+        _write_scores(tx, a, rubric, checked, feedback or {}, now)
+        own_levels, own_feedback = _own_scores(tx.conn, a["id"])
+        gaps = scoring.missing_for_final(rubric, own_levels, own_feedback)
+        if gaps:
+            raise WorkflowError(f"submission {submission_id} cannot be final: " + "; ".join(gaps))
+        update = {"status": "final", "saved_at": now, "submitted_at": now}
+        if comment is not None:
+            update["comment"] = comment
+        tx.update(assignments, {"id": a["id"]}, update, action="submit_final")
+        return _compare_if_complete(tx, sub, rubric, today or dt.date.today())
+
+
+def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tuple[dict, dict]]:
+    rows = conn.execute(sa.select(assignments.c.id, assignments.c.status, raters.c.username)
+                        .join(raters, raters.c.id == assignments.c.rater_id)
+                        .where(assignments.c.submission_id == submission_id, assignments.c.role == role)).all()
+    return {username: _own_scores(conn, aid) for aid, status, username in rows if status == "final"}
+
+
+def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
+    statuses = tx.execute(sa.select(assignments.c.status).where(
+        assignments.c.submission_id == sub["id"], assignments.c.role == "rater")).scalars().all()
+    if len(statuses) < 2 or any(s != "final" for s in statuses):
+        return "scoring"
+    finals = _final_scores(tx.conn, sub["id"])
+    by_rater = {u: lv for u, (lv, _) in finals.items()}
+    comparison = scoring.compare_raters(rubric, by_rater)
+    if comparison.needs_adjudication:
+        tx.update(submissions, {"id": sub["id"]}, {"state": "adjudication"}, action="route_adjudication")
+        return "adjudication"
+    resolved = scoring.resolve_levels(rubric, by_rater)
+    merged = {c.id: _merge_feedback(fb.get(c.id, "") for _, fb in finals.values()) for c in rubric.criteria}
+    _decide(tx, sub, rubric, resolved, merged, "agreement", "raters in agreement", today)
+    return "decided"
+
+
+def _merge_feedback(texts: Iterable[str]) -> str:
+    seen: list[str] = []
+    for t in texts:
+        t = (t or "").strip()
+        if t and t not in seen:
+            seen.append(t)
+    return "\n\n".join(seen)
+
+
+def _decide(tx, sub: dict, rubric: Rubric, resolved: Mapping[str, float], feedback: Mapping[str, str],
+            method: str, by: str, today: dt.date) -> None:
+    result = scoring.outcome(rubric, resolved)
+    for c in rubric.criteria:
+        tx.insert(resolved_scores, {"submission_id": sub["id"], "criterion_id": c.id, "level": resolved[c.id],
+                                    "feedback": feedback.get(c.id, "") or ""}, action="resolve")
+    tx.insert(decisions, {"submission_id": sub["id"], "result": result.result, "total_percent": result.total,
+                          "method": method, "decided_on": today, "decided_by": by,
+                          "rubric_version": rubric.version}, action="decide")
+    tx.update(submissions, {"id": sub["id"]}, {"state": "decided"}, action="decide")
+
+
+# --- adjudication ------------------------------------------------------------------------------------------
+
+
+def assign_adjudicator(store: Store, submission_id: int, username: str | None = None, actor: str = "admin") -> str:
+    """Give a submission in adjudication to an adjudicator who was not one of its raters and has no conflict."""
+    sub = submission(store, submission_id)
+    if sub["state"] != "adjudication":
+        raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
+    with store.transaction(actor) as tx:
+        existing = tx.execute(sa.select(raters.c.username).join(assignments, assignments.c.rater_id == raters.c.id)
+                              .where(assignments.c.submission_id == submission_id,
+                                     assignments.c.role == "adjudicator")).scalar()
+        if existing:
+            raise WorkflowError(f"submission {submission_id} already has adjudicator {existing}")
+        eligible = {r["username"]: r for r in _eligible(tx.conn, sub, "adjudicator")}
+        if username is None:
+            load = _open_workload(tx.conn)
+            if not eligible:
+                raise WorkflowError(f"no eligible adjudicator for submission {submission_id}")
+            username = min(eligible.values(), key=lambda r: (load.get(r["id"], 0), r["username"]))["username"]
+        elif username not in eligible:
+            r = _rater(tx.conn, username)
+            reason = "is not an adjudicator" if not r["is_adjudicator"] else \
+                "scored it or has a declared conflict of interest with the candidate"
+            raise WorkflowError(f"{username} cannot adjudicate submission {submission_id}: {reason}")
+        tx.insert(assignments, {"submission_id": submission_id, "rater_id": eligible[username]["id"],
+                                "role": "adjudicator", "status": "assigned", "assigned_at": utcnow()},
+                  action="assign_adjudicator")
+    return username
+
+
+def adjudication_view(store: Store, submission_id: int, username: str) -> dict:
+    """For the assigned adjudicator: every rater's levels and feedback per criterion, disagreements marked."""
+    sub = submission(store, submission_id)
+    rubric = rubric_for(store, sub["rubric_version"])
+    with store.read() as conn:
+        _assignment(conn, submission_id, username, role="adjudicator")
+        finals = _final_scores(conn, submission_id)
+    comparison = scoring.compare_raters(rubric, {u: lv for u, (lv, _) in finals.items()})
+    disputed = {cid for cid, _ in comparison.disagreements}
+    rows = []
+    for c in rubric.criteria:
+        rows.append({"criterion": c.id, "domain": c.domain, "disputed": c.id in disputed,
+                     "levels": {u: lv.get(c.id) for u, (lv, _) in finals.items()},
+                     "feedback": {u: fb.get(c.id, "") for u, (_, fb) in finals.items()}})
+    outcomes = {u: scoring.outcome(rubric, lv).result for u, (lv, _) in finals.items()}
+    return {"submission": submission_id, "rubric": rubric, "criteria": rows, "outcomes": outcomes,
+            "decision_split": comparison.decision_split}
+
+
+def adjudicate(store: Store, submission_id: int, username: str, levels: Mapping[str, int],
+               feedback: Mapping[str, str], today: dt.date | None = None) -> str:
+    """The adjudicator's resolved level for every criterion and merged feedback decide the submission."""
+    sub = submission(store, submission_id)
+    if sub["state"] != "adjudication":
+        raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
+    rubric = rubric_for(store, sub["rubric_version"])
+    checked = scoring.validate_levels(rubric, levels)
+    now = utcnow()
+    with store.transaction(username) as tx:
+        a = _assignment(tx.conn, submission_id, username, role="adjudicator")
+        _write_scores(tx, a, rubric, checked, feedback, now)
+        own_levels, own_feedback = _own_scores(tx.conn, a["id"])
+        gaps = scoring.missing_for_final(rubric, own_levels, own_feedback)
+        if gaps:
+            raise WorkflowError(f"adjudication of submission {submission_id} is incomplete: " + "; ".join(gaps))
+        tx.update(assignments, {"id": a["id"]}, {"status": "final", "saved_at": now, "submitted_at": now},
+                  action="adjudicate")
+        _decide(tx, sub, rubric, {k: float(v) for k, v in own_levels.items()}, own_feedback, "adjudication",
+                username, today or dt.date.today())
+    return "decided"
+
+
+# --- reading, with blinding --------------------------------------------------------------------------------
+
+
+def rater_scores(store: Store, submission_id: int, username: str, of: str | None = None) -> dict:
+    """A rater's scores on a submission: ``{"levels":..., "feedback":..., "status":..., "comment":...}``.
+
+    ``of`` names the rater whose scores are wanted (default: the caller). Before the decision a rater may read
+    only their own; the assigned adjudicator may read every rater's once the submission is in adjudication.
+    """
+    of = of or username
+    sub = submission(store, submission_id)
+    with store.read() as conn:
+        viewer = _assignment(conn, submission_id, username)
+        if of != username and sub["state"] not in ("decided", "notified"):
+            if not (viewer["role"] == "adjudicator" and sub["state"] == "adjudication"):
+                raise WorkflowError(f"blind scoring: {username} cannot see {of}'s scores on submission "
+                                    f"{submission_id} before it is decided")
+        target = _assignment(conn, submission_id, of)
+        levels, feedback = _own_scores(conn, target["id"])
+    return {"levels": levels, "feedback": feedback, "status": target["status"], "comment": target["comment"],
+            "saved_at": target["saved_at"], "rubric_version": sub["rubric_version"]}
+
+
+def decided_result(store: Store, submission_id: int) -> dict | None:
+    """The decision with resolved levels, feedback, totals per domain; None if not decided."""
+    with store.read() as conn:
+        d = conn.execute(sa.select(decisions).where(decisions.c.submission_id == submission_id)).mappings().first()
+        if d is None:
+            return None
+        rows = conn.execute(sa.select(resolved_scores)
+                            .where(resolved_scores.c.submission_id == submission_id)).mappings().all()
+    rubric = rubric_for(store, d["rubric_version"])
+    levels = {r["criterion_id"]: r["level"] for r in rows}
+    return {**dict(d), "levels": levels, "feedback": {r["criterion_id"]: r["feedback"] for r in rows},
+            "domains": scoring.domain_percents(rubric, levels), "outcome": scoring.outcome(rubric, levels),
+            "rubric": rubric}
+
+
+def record_notification(store: Store, submission_id: int, issued_on, files: list[dict],
+                        actor: str = "admin") -> bool:
+    """Record that the result letter went out; returns whether it was late (after the notification deadline)."""
+    issued_on = _as_date(issued_on, "issue date")
+    sub = submission(store, submission_id)
+    if sub["state"] != "decided":
+        raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is notified")
+    late = issued_on > sub["due_on"]
+    with store.transaction(actor) as tx:
+        tx.insert(notifications, {"submission_id": submission_id, "issued_on": issued_on, "late": late,
+                                  "files": json.dumps(files), "created_at": utcnow()}, action="notify")
+        tx.update(submissions, {"id": submission_id}, {"state": "notified"}, action="notify")
+    return late
+
+
+# --- views -------------------------------------------------------------------------------------------------
+
+
+def queue(store: Store, username: str, today: dt.date | None = None) -> list[dict]:
+    """What a rater has to do: their assigned submissions, most urgent first.
+
+    Each row: submission, program, attempt, received, due (notification deadline), business days left,
+    state for this rater (not started / draft / final / in adjudication / decided), overdue, role, candidate
+    (anonymised where the program says so).
+    """
+    today = today or dt.date.today()
+    with store.read() as conn:
+        rid = _rater(conn, username)["id"]
+        rows = conn.execute(
+            sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.received_on,
+                      submissions.c.due_on, submissions.c.state, assignments.c.status, assignments.c.role,
+                      candidates.c.first_name, candidates.c.last_name)
+            .join(assignments, assignments.c.submission_id == submissions.c.id)
+            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+            .where(assignments.c.rater_id == rid)).mappings().all()
+    out = []
+    for r in rows:
+        prog = program(store, r["program_id"])
+        left = business_days_between(today, r["due_on"], prog.holidays)
+        if r["state"] in ("decided", "notified"):
+            state = "decided"
+        elif r["role"] == "adjudicator":
+            state = "adjudicate" if r["status"] != "final" else "final"
+        elif r["state"] == "adjudication":
+            state = "in adjudication"
+        else:
+            state = {"assigned": "not started", "draft": "draft", "final": "final"}[r["status"]]
+        out.append({
+            "submission": r["id"], "program": r["program_id"], "attempt": r["attempt"],
+            "candidate": candidate_label(store, {**dict(r), "id": r["id"]}), "received": r["received_on"],
+            "due": r["due_on"], "days_left": left, "state": state, "role": r["role"],
+            "overdue": left < 0 and state not in ("decided",),
+        })
+    todo = {"not started": 0, "draft": 0, "adjudicate": 0}
+    out.sort(key=lambda q: (q["state"] not in todo, q["days_left"], q["submission"]))
+    return out
+
+
+def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
+    """Every submission not yet notified: its deadline, business days left, late, due within this week."""
+    today = today or dt.date.today()
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.state,
+                      submissions.c.received_on, submissions.c.due_on, candidates.c.external_id)
+            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+            .where(submissions.c.state != "notified").order_by(submissions.c.due_on, submissions.c.id)).mappings()
+        rows = [dict(r) for r in rows]
+    for r in rows:
+        prog = program(store, r["program_id"])
+        r["days_left"] = business_days_between(today, r["due_on"], prog.holidays)
+        r["late"] = today > r["due_on"]
+        r["due_this_week"] = not r["late"] and r["due_on"] <= week_end
+    return rows
+
+
+def pipeline_counts(store: Store) -> dict[str, dict[str, int]]:
+    """Submissions per program and state."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(submissions.c.program_id, submissions.c.state, sa.func.count())
+                            .group_by(submissions.c.program_id, submissions.c.state)).all()
+    out: dict[str, dict[str, int]] = {}
+    for prog, state, n in rows:
+        out.setdefault(prog, {s: 0 for s in STATES})[state] = n
+    return out
