@@ -229,10 +229,15 @@ def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark else name
+        column = f" (column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RubricError([f"{where}: YAML syntax error: {problem}"]) from None
+        raise RubricError([f"{where}: YAML syntax error{column}: {problem}; expected valid YAML (check the "
+                           "indentation, and quote text containing ': ' or ' #')"]) from None
     if node is None or not isinstance(data, dict):
-        raise RubricError([f"{name}: (top level): expected a mapping with id, title, domains, criteria, pass_rule, tolerance"])
+        kinds = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+        found = "an empty file" if node is None else kinds.get(type(data), type(data).__name__)
+        raise RubricError([f"{name}:{node.start_mark.line + 1 if node is not None else 1}: (top level): is {found}; "
+                           "expected a mapping with id, title, domains, criteria, pass_rule, tolerance"])
     check = _Checker(name, _line_index(node))
     for path, line, key in _duplicate_keys(node):
         check.fail(path, f"duplicate key {key!r}; each key may appear once", line=line)

@@ -283,11 +283,11 @@ class Store:
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(url, **kwargs)
+        self._reader = self.engine
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            # pysqlite's own transaction handling defers BEGIN; take the write lock at the start instead so two
-            # writers never deadlock upgrading a read lock.
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._reader = self.engine.execution_options(evalkit_read_only=True)
         try:
             self._check_schema(create)
         except sa.exc.OperationalError as exc:
@@ -329,8 +329,8 @@ class Store:
             yield Transaction(conn, actor)
 
     def read(self):
-        """A read-only connection context."""
-        return self.engine.connect()
+        """A connection for reading: it takes no write lock, so it may be opened inside a transaction."""
+        return self._reader.connect()
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         with self.read() as conn:
@@ -343,6 +343,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_begin(conn) -> None:
+    # BEGIN IMMEDIATE takes the write lock at the start, so two writers queue instead of one failing when it
+    # upgrades a read lock; readers (WAL) never wait.
+    read_only = conn.get_execution_options().get("evalkit_read_only")
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -31,7 +31,7 @@ __all__ = [
     "WorkflowError", "SignoffWarning", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
-    "adjudication_view", "decided_result", "queue", "due_report", "pipeline_counts", "submission",
+    "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
     "candidate_label",
 ]
 
@@ -146,13 +146,17 @@ def _text(value, what: str) -> str:
 def add_candidate(store: Store, external_id: str, first_name: str, last_name: str, email: str | None = None,
                   organisation: str | None = None, actor: str = "admin") -> int:
     """Register a candidate; returns the internal id. A known external id is refused."""
+    with store.transaction(actor) as tx:
+        return _add_candidate(tx, external_id, first_name, last_name, email, organisation)
+
+
+def _add_candidate(tx, external_id, first_name, last_name, email=None, organisation=None) -> int:
     external_id = _text(external_id, "candidate id")
     values = {"external_id": external_id, "first_name": _text(first_name, "first name"),
-              "last_name": _text(last_name, "last name"), "email": email, "organisation": organisation}
-    with store.transaction(actor) as tx:
-        if tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).first():
-            raise WorkflowError(f"candidate {external_id} is already registered")
-        return tx.insert(candidates, values)["id"]
+              "last_name": _text(last_name, "last name"), "email": email or None, "organisation": organisation or None}
+    if tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).first():
+        raise WorkflowError(f"candidate {external_id} is already registered")
+    return tx.insert(candidates, values)["id"]
 
 
 def add_rater(store: Store, username: str, name: str, email: str | None = None, is_adjudicator: bool = False,
@@ -210,6 +214,13 @@ def receive_submission(store: Store, candidate: str, program_id: str, received_o
     Refused without manager sign-off where the program requires it; a :class:`SignoffWarning` is issued where
     the program only encourages it. The notification deadline is set from the receipt date.
     """
+    with store.transaction(actor) as tx:
+        return _receive(store, tx, candidate, program_id, received_on, manager_signoff, document, previous_id,
+                        is_benchmark)
+
+
+def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
+             document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
     prog = program(store, program_id)
     if prog.work_product is None:
         raise WorkflowError(f"program {program_id} has no work product to evaluate")
@@ -222,22 +233,20 @@ def receive_submission(store: Store, candidate: str, program_id: str, received_o
                                 "record it and receive again")
         if prog.manager_signoff == "encouraged":
             warnings.warn(f"{program_id}: received without manager sign-off (encouraged, not required)",
-                          SignoffWarning, stacklevel=2)
+                          SignoffWarning, stacklevel=3)
     version = rubric_version_of(store, program_id)
-    with store.transaction(actor) as tx:
-        cid = _candidate_id(tx.conn, candidate)
-        attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
-            submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
-        if previous_id is None and attempts:
-            raise WorkflowError(f"candidate {candidate} already has a {program_id} submission; "
-                                "a corrected work product is a resubmission")
-        row = tx.insert(submissions, {
-            "candidate_id": cid, "program_id": program_id, "rubric_version": version, "attempt": attempts + 1,
-            "previous_id": previous_id, "received_on": received_on, "due_on": prog.notification_due(received_on),
-            "manager_signoff": bool(manager_signoff), "document": document, "is_benchmark": is_benchmark,
-            "state": "received", "created_at": utcnow(),
-        }, action="receive")
-    return row["id"]
+    cid = _candidate_id(tx.conn, candidate)
+    attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
+        submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
+    if previous_id is None and attempts:
+        raise WorkflowError(f"candidate {candidate} already has a {program_id} submission; "
+                            "a corrected work product is a resubmission")
+    return tx.insert(submissions, {
+        "candidate_id": cid, "program_id": program_id, "rubric_version": version, "attempt": attempts + 1,
+        "previous_id": previous_id, "received_on": received_on, "due_on": prog.notification_due(received_on),
+        "manager_signoff": bool(manager_signoff), "document": document, "is_benchmark": is_benchmark,
+        "state": "received", "created_at": utcnow(),
+    }, action="receive")["id"]
 
 
 def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool, document: str | None = None,
@@ -332,7 +341,8 @@ def assign_raters(store: Store, submission_id: int, usernames: Iterable[str] | N
             if wanted <= 0:
                 return []
             load = _open_workload(tx.conn)
-            ranked = sorted(eligible, key=lambda r: (load.get(r["id"], 0), r["username"]))
+            # Adjudicators last, so that one stays free to resolve a disagreement.
+            ranked = sorted(eligible, key=lambda r: (r["is_adjudicator"], load.get(r["id"], 0), r["username"]))
             if len(ranked) < wanted:
                 raise WorkflowError(f"submission {submission_id} needs {wanted} more rater(s) but only "
                                     f"{len(ranked)} eligible rater(s) are free of conflicts")
@@ -657,7 +667,8 @@ def queue(store: Store, username: str, today: dt.date | None = None) -> list[dic
 
 
 def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
-    """Every submission not yet notified: its deadline, business days left, late, due within this week."""
+    """Every submission not yet notified (benchmark submissions aside): its deadline, business days left, late,
+    due within this week."""
     today = today or dt.date.today()
     week_end = today + dt.timedelta(days=6 - today.weekday())
     with store.read() as conn:
@@ -665,7 +676,8 @@ def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
             sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.state,
                       submissions.c.received_on, submissions.c.due_on, candidates.c.external_id)
             .join(candidates, candidates.c.id == submissions.c.candidate_id)
-            .where(submissions.c.state != "notified").order_by(submissions.c.due_on, submissions.c.id)).mappings()
+            .where(submissions.c.state != "notified", submissions.c.is_benchmark.is_(False))
+            .order_by(submissions.c.due_on, submissions.c.id)).mappings()
         rows = [dict(r) for r in rows]
     for r in rows:
         prog = program(store, r["program_id"])
@@ -673,6 +685,15 @@ def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
         r["late"] = today > r["due_on"]
         r["due_this_week"] = not r["late"] and r["due_on"] <= week_end
     return rows
+
+
+def late_notifications(store: Store) -> list[dict]:
+    """Letters that went out after their notification deadline."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(notifications.c.submission_id, notifications.c.issued_on, submissions.c.due_on)
+                            .join(submissions, submissions.c.id == notifications.c.submission_id)
+                            .where(notifications.c.late.is_(True)).order_by(notifications.c.issued_on)).mappings()
+        return [dict(r) for r in rows]
 
 
 def pipeline_counts(store: Store) -> dict[str, dict[str, int]]:

@@ -1,0 +1,230 @@
+"""Workspaces: a new empty one, or a demo with realistic synthetic data in every state.
+
+The demo is generated from a random seed (and the day it is built on, so that "overdue" means overdue today):
+the same seed on the same day gives the same workspace. Raters have a severity of their own, so the agreement
+notebook has something real to find.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import warnings
+from pathlib import Path
+
+from . import workflow
+from .calendar import add_business_days
+from .store import Store, open_store
+
+__all__ = ["DEFAULT_SETTINGS", "init_workspace", "build_demo"]
+
+DEFAULT_SETTINGS = {
+    "organisation": "Call Center Industry Advisory Council",
+    "letterhead": ["Call Center Industry Advisory Council (CIAC)", "Certification Office"],
+    "signatory": {"name": "Director of Certification", "title": "Certification Office"},
+    "contact": "certification@example.org",
+    # Raters pick who they are in the scoring notebook (demo/training); off: the Jupyter user is the rater.
+    "allow_rater_choice": False,
+    "confidentiality": "This notification and the evaluation it reports are held in strict confidence and used "
+                       "for the purpose of certification only.",
+}
+
+_FIRST = ["Avery", "Jordan", "Priya", "Mateo", "Grace", "Wei", "Fatima", "Liam", "Sofia", "Noah", "Amara", "Ethan",
+          "Chloe", "Diego", "Hana", "Oliver", "Zara", "Lucas", "Maya", "Samuel", "Ines", "Kofi", "Elena", "Ravi"]
+_LAST = ["Nguyen", "Okafor", "Schmidt", "Patel", "Garcia", "Kowalski", "Haddad", "O'Brien", "Tanaka", "Moreau",
+         "Silva", "Johansson", "Mensah", "Rossi", "Kim", "Novak", "Ibrahim", "Fischer", "Lopez", "Walsh"]
+_ORGS = ["Northwind Utilities", "Contoso Health", "Fabrikam Insurance", "Tailspin Airlines", "Adatum Bank",
+         "Litware Telecom", "Wingtip Retail", "Proseware Government Services"]
+_RATERS = [("sme.alvarez", "Dana Alvarez", False, True, -0.1), ("sme.brooks", "Sam Brooks", False, False, 0.0),
+           ("sme.chen", "Lin Chen", False, False, 0.35), ("sme.diallo", "Awa Diallo", False, False, -0.35),
+           ("sme.evans", "Kit Evans", False, False, 0.1), ("sme.farah", "Omar Farah", False, False, -0.15),
+           ("adj.grant", "Morgan Grant", True, True, 0.0), ("adj.hughes", "Robin Hughes", True, False, 0.05)]
+
+_FINDINGS = {
+    "People Management": "Attrition ran at {a}% last year against a {t}% target; exit interviews point to schedule "
+                         "inflexibility and thin coaching. Team leads hold monthly one-to-ones at best.",
+    "Operations Management": "Service level averaged {s}% in {p} seconds against an 80/20 objective; interval "
+                             "forecasts miss Monday peaks by up to 18%, and adherence is not reported by team.",
+    "Customer Relationships": "Customer satisfaction is surveyed on one channel only; quality monitoring forms "
+                              "have not been calibrated across the three sites since last spring.",
+    "Leadership & Business": "The centre's budget is built bottom-up from last year's spend with no link to the "
+                             "company's retention goal; cost per contact is not tracked.",
+}
+
+
+def init_workspace(target, settings: dict | None = None, programs_path=None) -> Store:
+    """Create an empty workspace (owner-only folder and database), register the programs and rubrics."""
+    target = Path(target)
+    store = open_store(target, create=True)
+    (target / "documents").mkdir(mode=0o700, exist_ok=True)
+    workflow.sync_programs(store, programs_path)
+    for key, value in {**DEFAULT_SETTINGS, **(settings or {})}.items():
+        store.set_setting(key, value, actor="setup")
+    return store
+
+
+def _work_product(rng: random.Random, name: str, program: str, org: str, quality: float) -> str:
+    """A plausible improvement plan; weaker plans leave sections thin, as weak submissions do."""
+    lines = [f"# {'Operational Improvement Plan' if program != 'ICMI-PA' else 'Performance Optimization Plan'}",
+             "", f"**Candidate:** {name}  ", f"**Organisation:** {org}  ", f"**Program:** {program}", "",
+             "## 1. Current state", ""]
+    numbers = {"a": rng.randint(28, 55), "t": rng.randint(20, 30), "s": rng.randint(62, 84), "p": 20}
+    for domain, text in _FINDINGS.items():
+        lines += [f"### {domain}", "", text.format(**numbers), ""]
+        if quality < 2.4:
+            lines += ["(Further analysis to follow.)", ""]
+    lines += ["## 2. Strengths and opportunities", "",
+              "| Area | Strength | Opportunity |", "|---|---|---|",
+              "| Workforce management | Experienced analysts | Interval forecasting by channel |",
+              "| Quality | Established monitoring form | Cross-site calibration |", ""]
+    lines += ["## 3. Improvement plan", ""]
+    actions = [("Re-forecast by 30-minute interval with day-of-week seasonality", "WFM lead", "Q1",
+                "forecast error under 5%"),
+               ("Monthly calibration sessions across sites", "Quality manager", "Q1", "score variance under 5 points"),
+               ("Flexible shift bidding pilot", "Operations manager", "Q2", "attrition to 30%"),
+               ("Tie the budget to the retention goal; report cost per contact", "Centre director", "Q2",
+                "cost per contact reported monthly")]
+    keep = actions if quality >= 2.6 else actions[:2]
+    lines += ["| Action | Owner | When | Measure |", "|---|---|---|---|"]
+    lines += [f"| {a} | {o} | {w} | {m} |" for a, o, w, m in keep]
+    lines += ["", "## 4. Manager review", "", "Reviewed and signed off by the candidate's manager."]
+    return "\n".join(lines) + "\n"
+
+
+def _levels(rng: random.Random, rubric, quality: float, severity: float) -> dict[str, int]:
+    out = {}
+    for c in rubric.criteria:
+        raw = quality + severity + rng.gauss(0, 0.45)
+        out[c.id] = min(max(int(round(raw)), c.scores[0]), c.scores[-1])
+    return out
+
+
+def _feedback(rubric, levels: dict[str, int], rng: random.Random) -> dict[str, str]:
+    out = {}
+    for c in rubric.criteria:
+        if levels[c.id] < c.meets_standard:
+            out[c.id] = rng.choice(c.level(levels[c.id]).feedback)
+    return out
+
+
+def _score(store, sid, username, rubric, quality, severity, rng, final=True, today=None):
+    levels = _levels(rng, rubric, quality, severity)
+    feedback = _feedback(rubric, levels, rng)
+    if final:
+        return workflow.submit_final(store, sid, username, levels, feedback, today=today)
+    partial = dict(list(levels.items())[: max(1, len(levels) // 2)])
+    workflow.save_draft(store, sid, username, partial, {k: v for k, v in feedback.items() if k in partial})
+    return "scoring"
+
+
+def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candidates: int = 72) -> dict[str, int]:
+    """Create a workspace with synthetic candidates, raters and submissions in every state.
+
+    Returns counts by state. Submissions spread over the past year (for drift), a few are benchmark ("gold")
+    submissions scored by the lead SME, some were resubmitted after a deficient result, some are overdue.
+    """
+    today = today or dt.date.today()
+    rng = random.Random(seed)
+    store = init_workspace(target, {"allow_rater_choice": True})
+    docs = Path(target) / "documents"
+    severity = {}
+    for username, name, adjudicator, lead, sev in _RATERS:
+        workflow.add_rater(store, username, name, f"{username}@example.org", is_adjudicator=adjudicator,
+                           is_lead=lead, actor="setup")
+        severity[username] = sev
+    programs = ["CCOM"] * 5 + ["CCSL"] * 2 + ["ICMI-PA"] * 3
+    people = rng.sample([(f, l) for f in _FIRST for l in _LAST], n_candidates)
+    plan = _plan(n_candidates)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", workflow.SignoffWarning)
+        for i, ((first, last), state) in enumerate(zip(people, plan)):
+            program = rng.choice(programs)
+            org = rng.choice(_ORGS)
+            ext = f"{program.split('-')[0]}-{today.year - (i % 2)}-{1000 + i}"
+            workflow.add_candidate(store, ext, first, last, f"{first.lower()}.{last.lower().replace(chr(39), '')}"
+                                   f"@{org.split()[0].lower()}.example", org, actor="setup")
+            if i % 11 == 3:
+                workflow.declare_conflict(store, "sme.brooks", ext, "former colleague", actor="setup")
+            quality = rng.uniform(1.7, 2.3) if state == "resubmitted" else rng.uniform(1.7, 3.9)
+            _make_submission(store, docs, rng, severity, ext, f"{first} {last}", program, org, quality, state, today,
+                             i)
+    return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
+
+
+def _plan(n: int) -> list[str]:
+    """The states the demo's submissions end in; the cycle puts every state in every program."""
+    cycle = ["notified", "decided", "notified", "notified", "scoring-draft", "received", "adjudication", "notified",
+             "scoring-new", "resubmitted", "notified", "decided", "overdue", "benchmark", "notified", "letter-late"]
+    return [cycle[i % len(cycle)] for i in range(n)]
+
+
+def _make_submission(store, docs, rng, severity, ext, name, program, org, quality, state, today, i):
+    fmt = ["md", "md", "txt", "docx"][i % 4]
+    age = {"received": 3, "scoring-new": 6, "scoring-draft": 10, "adjudication": 20, "overdue": 40,
+           "letter-late": 34, "decided": rng.randint(18, 29)}.get(state, rng.randint(35, 240))
+    received = add_business_days(today, -age)
+    doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, name, program, org, quality))
+    signoff = program != "ICMI-PA" or rng.random() < 0.7
+    sid = workflow.receive_submission(store, ext, program, received, signoff, doc, actor="setup",
+                                      is_benchmark=state == "benchmark")
+    if state == "received":
+        return
+    if state == "benchmark":
+        workflow.assign_raters(store, sid, ["sme.alvarez", "adj.grant"], actor="setup")
+        rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
+        gold_quality = round(quality)
+        for u in ("sme.alvarez", "adj.grant"):
+            levels = {c.id: min(max(gold_quality, c.scores[0]), c.scores[-1]) for c in rubric.criteria}
+            workflow.submit_final(store, sid, u, levels, _feedback(rubric, levels, rng), today=received)
+        return
+    names = workflow.assign_raters(store, sid, actor="setup")
+    rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
+    decided_on = min(add_business_days(received, rng.randint(8, 26)), today)
+    if state == "scoring-new":
+        return
+    if state in ("scoring-draft", "overdue"):
+        _score(store, sid, names[0], rubric, quality, severity[names[0]], rng, final=state == "overdue",
+               today=decided_on)
+        _score(store, sid, names[1], rubric, quality, severity[names[1]], rng, final=False)
+        return
+    if state == "adjudication":
+        # Two raters far apart: one generous, one strict.
+        workflow.submit_final(store, sid, names[0], *_spread(rubric, rng, high=True), today=decided_on)
+        workflow.submit_final(store, sid, names[1], *_spread(rubric, rng, high=False), today=decided_on)
+        return
+    result = None
+    for u in names:
+        result = _score(store, sid, u, rubric, quality, severity[u], rng, today=decided_on)
+    if result == "adjudication":
+        adj = workflow.assign_adjudicator(store, sid, actor="setup")
+        levels = _levels(rng, rubric, quality, 0.0)
+        workflow.adjudicate(store, sid, adj, levels, _feedback(rubric, levels, rng), today=decided_on)
+    if state in ("notified", "resubmitted"):
+        workflow.record_notification(store, sid, min(add_business_days(decided_on, 2), today), [], actor="setup")
+    if state == "resubmitted" and workflow.decided_result(store, sid)["result"] == "deficient":
+        again = add_business_days(today, -4)
+        doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, name, program, org, quality + 0.8))
+        sid2 = workflow.resubmit(store, sid, again, True, doc2, actor="setup")
+        workflow.assign_raters(store, sid2, actor="setup")
+
+
+def _spread(rubric, rng, high: bool):
+    levels = {c.id: (c.scores[-1] if high else c.scores[0]) if k % 3 == 0 else c.meets_standard
+              for k, c in enumerate(rubric.criteria)}
+    return levels, _feedback(rubric, levels, rng)
+
+
+def _write_document(folder: Path, stem: str, fmt: str, markdown: str) -> str:
+    path = folder / f"{stem}.{fmt}"
+    if fmt == "docx":
+        import docx
+        document = docx.Document()
+        for line in markdown.splitlines():
+            if line.startswith("#"):
+                document.add_heading(line.lstrip("# "), level=min(line.count("#"), 3))
+            elif line.strip():
+                document.add_paragraph(line)
+        document.save(path)
+    else:
+        path.write_text(markdown if fmt == "md" else markdown.replace("#", "").replace("**", ""), encoding="utf-8")
+    path.chmod(0o600)
+    return str(path.relative_to(folder.parent))

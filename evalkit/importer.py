@@ -1,0 +1,78 @@
+"""Import submissions from a CSV file: every row or none.
+
+Columns (header row required; extra columns are refused so a misspelt one is not silently ignored):
+``candidate_id, first_name, last_name, email, program, received_on, manager_signoff, document``.
+A candidate not yet registered is registered from the row. ``manager_signoff`` is yes/no (true/false, 1/0).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from . import workflow
+from .store import Store, candidates
+
+__all__ = ["COLUMNS", "REQUIRED", "import_submissions"]
+
+COLUMNS = ("candidate_id", "first_name", "last_name", "email", "program", "received_on", "manager_signoff",
+           "document")
+REQUIRED = ("candidate_id", "program", "received_on", "manager_signoff")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+def _flag(value: str) -> bool:
+    v = (value or "").strip().lower()
+    if v in _YES:
+        return True
+    if v in _NO:
+        return False
+    raise workflow.WorkflowError(f"manager_signoff {value!r} is not yes or no")
+
+
+def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
+    """Register every row's submission in one transaction; returns the new submission ids.
+
+    A bad row raises :class:`~evalkit.workflow.WorkflowError` naming the file and line, and nothing is imported.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise workflow.WorkflowError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise workflow.WorkflowError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    unknown = [c for c in header if c not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    if not header or unknown or missing:
+        raise workflow.WorkflowError(
+            f"{path}:1: header {'has unknown column(s) ' + ', '.join(unknown) if unknown else ''}"
+            f"{'; ' if unknown and missing else ''}{'lacks ' + ', '.join(missing) if missing else ''}"
+            f"{'is empty' if not header else ''}; expected columns {', '.join(COLUMNS)}")
+    ids: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    with store.transaction(actor) as tx:
+        for row in reader:
+            line = reader.line_num
+            where = f"{path}:{line}"
+            if None in row:
+                raise workflow.WorkflowError(f"{where}: more fields than the header's {len(header)}")
+            try:
+                cand = (row.get("candidate_id") or "").strip()
+                prog = (row.get("program") or "").strip()
+                if (cand, prog) in seen:
+                    raise workflow.WorkflowError(f"candidate {cand} appears twice for {prog} in this file")
+                seen.add((cand, prog))
+                known = tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == cand)).first()
+                if not known:
+                    workflow._add_candidate(tx, cand, row.get("first_name"), row.get("last_name"), row.get("email"))
+                ids.append(workflow._receive(store, tx, cand, prog, row.get("received_on"),
+                                             _flag(row.get("manager_signoff")),
+                                             (row.get("document") or "").strip() or None))
+            except workflow.WorkflowError as exc:
+                raise workflow.WorkflowError(f"{where}: {exc}; nothing was imported") from None
+    return ids
