@@ -95,6 +95,9 @@ _GWET_CI = (
     "correction (f=0), t interval with n-1 df, upper bound capped at 1"
 )
 _KRIPP_DEFAULT_BOOTSTRAP = 1000
+#: Resample counts are drawn as a multinomial over distinct feature rows when there
+#: are at most this fraction of distinct rows per subject (else subject indices are drawn).
+_MULTINOMIAL_MAX_FRACTION = 0.25
 _RATIO_MAX_VALUES = 1000
 
 
@@ -441,16 +444,16 @@ def _bootstrap(
     rng = np.random.default_rng(seed)
     reps = np.empty(n_boot)
     freq = np.bincount(inv, minlength=U)
-    use_multinomial = U * 4 <= n
+    use_multinomial = U <= _MULTINOMIAL_MAX_FRACTION * n
     chunk = max(1, min(n_boot, 4_000_000 // max(n if not use_multinomial else U, 1)))
-    inv32 = inv.astype(np.int64)
+    inv64 = inv.astype(np.int64)
     for start in range(0, n_boot, chunk):
         c = min(chunk, n_boot - start)
         if use_multinomial:
             counts = rng.multinomial(n, freq / n, size=c).astype(float)
         else:
             idx = rng.integers(0, n, size=(c, n), dtype=np.int32)
-            g = inv32[idx]
+            g = inv64[idx]
             g += (np.arange(c, dtype=np.int64) * U)[:, None]
             counts = np.bincount(g.ravel(), minlength=c * U).reshape(c, U).astype(float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
