@@ -261,7 +261,9 @@ def _prepare(r: Any, what: str = "ratings", min_cols: int = 2, col_word: str = "
         if isinstance(r, (str, bytes)) or r is None:
             raise AgreementError(f"{what} must be a 2-D array or DataFrame (rows = subjects, columns = {col_word}); got {type(r).__name__}")
         try:
-            vals = np.asarray(r)
+            # lists go through dtype=object so that NaN/None stay missing and numbers stay
+            # numbers (plain np.asarray would turn [["a", nan]] into the strings "a", "nan")
+            vals = r if isinstance(r, np.ndarray) else np.asarray(r, dtype=object)
         except ValueError as exc:  # ragged lists
             raise AgreementError(f"{what} must be a rectangular 2-D array (rows = subjects, columns = {col_word}): {exc}") from None
         rows = cols = None
@@ -621,7 +623,7 @@ def _gwet_family(
                 x = k_i
         se = float(math.sqrt(((x - coef) ** 2).sum() / (n * (n - 1))))
 
-    if n_boot:
+    if n_boot and math.isfinite(value):
         uniq, inv = _group_rows(F)
         se, ci, ci_method, bnote = _bootstrap(uniq, inv, stat, n_boot, seed, confidence)
         note = _join(note, bnote)
@@ -983,7 +985,7 @@ def cohen_kappa(
         term = (P * (W - (1 - value) * (w_row[:, None] + w_col[None, :])) ** 2).sum()
         var = (term - (pa - 2 * (1 - value) * pe) ** 2) / (n * (1 - pe) ** 2)
         se = float(math.sqrt(max(var, 0.0)))
-    if n_boot:
+    if n_boot and math.isfinite(value):
         cells_u, inv = np.unique(cell, return_inverse=True)
         uniq = np.zeros((len(cells_u), q * q))
         uniq[np.arange(len(cells_u)), cells_u] = 1.0
@@ -1363,6 +1365,10 @@ def icc(
         if not math.isfinite(value) or sst <= 1e-12 * max(abs(S[0, 3]), 1e-300):
             value = math.nan
             note = "no variance in the scores (or between subjects): ICC undefined"
+        elif form not in ("ICC2", "ICC2k") and (mse if form in ("ICC3", "ICC3k") else msw) <= 1e-12 * sst:
+            # raters agree exactly: F is infinite and every interval collapses to its limit 1
+            value, ci, fstat = 1.0, (1.0, 1.0), math.inf
+            note = "raters agree exactly (zero error variance): ICC = 1, CI degenerate at 1"
         elif form in ("ICC1", "ICC1k"):
             fstat = msr / msw
             fl = fstat / stats.f.ppf(1 - a / 2, df1, df1kd)
@@ -1379,7 +1385,7 @@ def icc(
             fj = msc / mse
             vn = df2kd * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
             vd = df1 * k**2 * icc2**2 * fj**2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
-            v = vn / vd
+            v = vn / vd if mse > 1e-12 * sst else df2kd / df1  # limit as MSE -> 0
             f2u = stats.f.ppf(1 - a / 2, n - 1, v)
             f2l = stats.f.ppf(1 - a / 2, v, n - 1)
             lo = n * (msr - f2u * mse) / (f2u * (k * msc + (k * n - k - n) * mse) + n * msr)

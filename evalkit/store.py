@@ -180,6 +180,7 @@ cc_agents = sa.Table(
     sa.Column("certifier", sa.Text),
     sa.Column("equipment_issue", sa.Text),
     sa.Column("tbt_hours", sa.Float),
+    sa.Column("tbt_done_on", sa.Date),  # the day the TBTs (training) were completed
     sa.Column("completed_on", sa.Date),
 )
 
@@ -218,6 +219,17 @@ cc_notes = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("note", sa.Text, nullable=False),
 )
+
+# The audit log is append-only in the database itself, not only by convention in this module.
+for _op in ("UPDATE", "DELETE"):
+    event.listen(audit, "after_create", sa.DDL(
+        f"CREATE TRIGGER audit_no_{_op.lower()} BEFORE {_op} ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END").execute_if(dialect="sqlite"))
+event.listen(audit, "after_create", sa.DDL(
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$; "
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()").execute_if(dialect="postgresql"))
 
 sa.Index("ix_assignments_rater", assignments.c.rater_id, assignments.c.status)
 sa.Index("ix_submissions_state", submissions.c.state)

@@ -28,7 +28,7 @@ from .store import (Store, StoreError, assignments, candidates, conflicts, crite
                     submissions, utcnow)
 
 __all__ = [
-    "WorkflowError", "SignoffWarning", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
+    "WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
     "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
@@ -40,6 +40,10 @@ STATES = ("received", "scoring", "adjudication", "decided", "notified")
 
 class WorkflowError(ValueError):
     """A step that the process does not allow, with the reason in one line."""
+
+
+class RubricChangedWarning(UserWarning):
+    """A rubric was edited after scoring started under its previous version."""
 
 
 class SignoffWarning(UserWarning):
@@ -67,10 +71,22 @@ def sync_programs(store: Store, programs_path=None, actor: str = "admin") -> dic
                                         f"program {p.id}'s {p.pass_mark:g} in programs.yaml")
                 _register_rubric(tx, rubric)
                 definition["rubric_version"] = versions[p.id] = rubric.version
+                _warn_if_changed_mid_scoring(tx, p.id, rubric)
             definition["source"] = str(Path(programs_path or "").resolve()) if programs_path else None
             tx.upsert(programs_table, {"id": p.id}, {"name": p.name, "definition": json.dumps(definition)})
     _program_cache.clear()
     return versions
+
+
+def _warn_if_changed_mid_scoring(tx, program_id: str, rubric: Rubric) -> None:
+    """A rubric edited while submissions are being scored: they keep their version, and the admin is told."""
+    open_on_other = tx.execute(sa.select(submissions.c.rubric_version, sa.func.count()).where(
+        submissions.c.program_id == program_id, submissions.c.rubric_version != rubric.version,
+        submissions.c.state.in_(("received", "scoring", "adjudication"))).group_by(submissions.c.rubric_version)).all()
+    for version, n in open_on_other:
+        warnings.warn(f"{program_id}: rubric {rubric.id} changed (now version {rubric.version}); {n} open "
+                      f"submission(s) stay on version {version} and are scored and reported on it",
+                      RubricChangedWarning, stacklevel=3)
 
 
 def _register_rubric(tx, rubric: Rubric) -> None:

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite needs: chromium (browser tests), a PostgreSQL server (the workflow tests run
+# on it as well as on SQLite), and pango (WeasyPrint's PDF letters). Installs only what is missing; needs root or sudo.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
+ldconfig -p | grep -q libpangoft2-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+echo "system_packages: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

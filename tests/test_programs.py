@@ -1,0 +1,111 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from evalkit.programs import ProgramError, certification_status, check_eligibility, load_programs
+
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def programs():
+    return load_programs()
+
+
+def test_designations_and_their_rules(programs):
+    assert set(programs) == {"CCSL", "CCOM", "CCMA", "CCMC", "ICMI-PA"}
+    assert {p: programs[p].pass_mark for p in programs} == {
+        "CCSL": 75, "CCOM": 75, "CCMA": 70, "CCMC": 75, "ICMI-PA": 75}
+    for pid in ("CCSL", "CCOM", "ICMI-PA"):
+        assert programs[pid].components[-1] == "work_product"
+        assert programs[pid].rubric_path.exists()
+    for pid in ("CCMA", "CCMC"):
+        assert "work_product" not in programs[pid].components
+    assert all(len([c for c in p.components if c.startswith("knowledge_")]) == 4 for p in programs.values())
+    assert {p.manager_signoff for pid, p in programs.items() if pid != "ICMI-PA"} == {"required"}
+    assert programs["ICMI-PA"].manager_signoff == "encouraged"
+    for p in programs.values():
+        assert (p.testing_window_years, p.recertification_years) == (2, 3)
+        assert (p.completion_business_days, p.notification_business_days) == (60, 30)
+    assert programs["CCOM"].eligibility.experience_years == 1
+
+
+def test_notification_deadline_uses_business_days(programs):
+    assert programs["CCOM"].notification_due(D(2026, 11, 25)) == D(2027, 1, 11)
+
+
+def _all(program, day):
+    return {c: day for c in program.components}
+
+
+def test_status_in_progress_certified_due_and_expired(programs):
+    ccom = programs["CCOM"]
+    partial = {"knowledge_1": D(2025, 1, 10), "knowledge_2": D(2025, 2, 10)}
+    status = certification_status(ccom, partial, D(2025, 6, 1))
+    assert status.state == "in progress" and "work_product" in status.detail and status.until == D(2027, 1, 10)
+    assert certification_status(ccom, partial, D(2027, 1, 11)).state == "expired"
+
+    done = _all(ccom, D(2025, 3, 1))
+    assert str(certification_status(ccom, done, D(2026, 1, 1))) == "certified until 2028-03-01"
+    assert certification_status(ccom, done, D(2027, 12, 15)).state == "recertification due"
+    assert certification_status(ccom, done, D(2028, 3, 2)).state == "expired"
+    assert certification_status(ccom, {}, D(2026, 1, 1)).state == "in progress"
+
+
+def test_testing_finished_after_the_two_year_window_does_not_certify(programs):
+    ccma = programs["CCMA"]
+    results = {"knowledge_1": D(2022, 1, 3), "knowledge_2": D(2022, 2, 1), "knowledge_3": D(2023, 1, 1),
+               "knowledge_4": D(2024, 1, 4)}
+    status = certification_status(ccma, results, D(2024, 2, 1))
+    assert status.state == "expired" and "window" in status.detail
+
+
+def test_unknown_component_refused(programs):
+    with pytest.raises(ProgramError, match="unknown component"):
+        certification_status(programs["CCMA"], {"work_product": D(2025, 1, 1)}, D(2025, 2, 1))
+
+
+def test_eligibility_with_substitutions(tmp_path, programs):
+    assert check_eligibility(programs["CCOM"], 1)[0]
+    ok, reason = check_eligibility(programs["CCOM"], 0.5)
+    assert not ok and "short of the minimum of 1" in reason
+    # The New York State kind of rule: degrees substitute for experience, only the best degree counts.
+    text = (Path(programs["CCOM"].rubric_path).parent / "programs.yaml").read_text()
+    text = text.replace("      experience: managing a call center operation",
+                        "      experience: managing a call center operation\n"
+                        "      substitutions:\n"
+                        "        - {credential: bachelors, years: 0.5, group: degree}\n"
+                        "        - {credential: associates, years: 0.25, group: degree}\n"
+                        "        - {credential: masters, years: 0.25, group: graduate}")
+    for name in ("ccom_wpa.yaml", "ccsl_wpa.yaml", "icmi_pa.yaml"):
+        (tmp_path / name).write_text((Path(programs["CCOM"].rubric_path).parent / name).read_text())
+    (tmp_path / "programs.yaml").write_text(text)
+    ccom = load_programs(tmp_path / "programs.yaml")["CCOM"]
+    assert check_eligibility(ccom, 0.5, ["bachelors"])[0]
+    assert not check_eligibility(ccom, 0.25, ["bachelors", "associates"])[0]  # 0.25 + 0.5 (best degree only)
+    assert check_eligibility(ccom, 0.25, ["bachelors", "masters"])[0]  # 0.25 + 0.5 + 0.25
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("pass_mark: 70", "pass_mark: 170"), "programs.CCMA.pass_mark: is 170; expected a percentage"),
+    (("manager_signoff: encouraged", "manager_signoff: maybe"), "programs.ICMI-PA.manager_signoff: is 'maybe'"),
+    (("rubric: ccom_wpa.yaml", "rubric: nowhere.yaml"), "programs.CCOM.work_product.rubric: "),
+    (("advances_to: CCOM", "advances_to: CCXX"), "programs.CCMA.advances_to: unknown program 'CCXX'"),
+    (("  knowledge_assessments: 4", "  knowledge_assessments: four"), "knowledge_assessments: is 'four'"),
+])
+def test_bad_programs_file_names_the_place(tmp_path, programs, edit, message):
+    src = Path(programs["CCOM"].rubric_path).parent
+    for f in src.glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text())
+    text = (src / "programs.yaml").read_text()
+    assert edit[0] in text
+    (tmp_path / "programs.yaml").write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(ProgramError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        load_programs(tmp_path / "programs.yaml")
+    assert str(tmp_path / "programs.yaml") in str(info.value)
+
+
+def test_missing_programs_file():
+    with pytest.raises(ProgramError, match="file not found"):
+        load_programs("/nonexistent/programs.yaml")
