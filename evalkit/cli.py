@@ -7,7 +7,6 @@ in ``_COMMAND_MODULES``.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import importlib
 import os
@@ -44,6 +43,16 @@ def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 def store_from(args):
     return open_store(args.workspace or default_workspace())
+
+
+def parse_date(value: str | None, what: str) -> dt.date:
+    """A YYYY-MM-DD option, or today when not given."""
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def actor() -> str:
@@ -98,7 +107,7 @@ def cmd_assign(args) -> None:
 
 def cmd_status(args) -> None:
     store = store_from(args)
-    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    today = parse_date(args.today, "--today")
     counts = workflow.pipeline_counts(store)
     print("pipeline:")
     print(f"  {'program':<10}" + "".join(f"{s:>14}" for s in workflow.STATES))
@@ -122,6 +131,30 @@ def cmd_status(args) -> None:
             print(f"  #{r['submission_id']:<5} issued {r['issued_on']}, due {r['due_on']}")
 
 
+def cmd_sync(args) -> None:
+    store = store_from(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", workflow.RubricChangedWarning)
+        versions = workflow.sync_programs(store, args.programs, actor=actor())
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    for program, version in sorted(versions.items()):
+        print(f"{program}: rubric version {version}")
+
+
+def cmd_rater_add(args) -> None:
+    store = store_from(args)
+    workflow.add_rater(store, args.username, args.name, args.email, is_adjudicator=args.adjudicator,
+                       is_lead=args.lead, actor=actor())
+    print(f"rater {args.username} registered")
+
+
+def cmd_conflict_add(args) -> None:
+    store = store_from(args)
+    workflow.declare_conflict(store, args.rater, args.candidate, args.reason or "", actor=actor())
+    print(f"{args.rater} will not be assigned to candidate {args.candidate}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evalkit", description="Evaluate certification work products and calls.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -137,6 +170,31 @@ def build_parser() -> argparse.ArgumentParser:
     v = rsub.add_parser("validate", help="check one or more rubric YAML files; one line per problem")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.set_defaults(func=cmd_rubric_validate)
+
+    p = sub.add_parser("sync", help="register programs.yaml and its rubrics again after editing them")
+    p.add_argument("--programs", help="programs file (default: rubrics/programs.yaml)")
+    add_workspace_arg(p)
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("raters", help="raters")
+    rsub = p.add_subparsers(dest="raters_command", metavar="ACTION", required=True)
+    a = rsub.add_parser("add", help="register a rater (SME)")
+    a.add_argument("username", help="their Jupyter/JupyterHub user name")
+    a.add_argument("name")
+    a.add_argument("--email")
+    a.add_argument("--adjudicator", action="store_true", help="may resolve disagreements")
+    a.add_argument("--lead", action="store_true", help="lead SME (scores benchmark submissions)")
+    add_workspace_arg(a)
+    a.set_defaults(func=cmd_rater_add)
+
+    p = sub.add_parser("conflicts", help="conflicts of interest")
+    csub = p.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
+    a = csub.add_parser("add", help="declare that a rater must never score a candidate")
+    a.add_argument("rater")
+    a.add_argument("candidate", help="the candidate's id")
+    a.add_argument("--reason")
+    add_workspace_arg(a)
+    a.set_defaults(func=cmd_conflict_add)
 
     p = sub.add_parser("submissions", help="submissions")
     ssub = p.add_subparsers(dest="submissions_command", metavar="ACTION", required=True)

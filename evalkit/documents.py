@@ -148,8 +148,14 @@ def _render_docx(path: Path) -> str:
     from docx.table import Table
 
     document = docx.Document(str(path))
-    parts = []
+    parts, length = [], 0
     for block in document.iter_inner_content():
+        if length > MAX_TEXT_CHARS:
+            parts.append(f'<p class="ek-doc-note">[... the document continues; only the first {MAX_TEXT_CHARS:,} '
+                         "characters are shown]</p>")
+            break
+        length += len(block.text) if not isinstance(block, Table) else sum(len(c.text) for r in block.rows
+                                                                          for c in r.cells)
         if isinstance(block, Table):
             rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell.text)}</td>" for cell in row.cells) + "</tr>"
                            for row in block.rows)
@@ -169,7 +175,7 @@ def _render_docx(path: Path) -> str:
             parts.append(f"<p>{text}</p>")
     if not parts:
         return '<p class="ek-doc-note">This Word document has no text.</p>'
-    return _truncated("".join(parts))
+    return "".join(parts)
 
 
 _RENDERERS = {".md": _render_markdown, ".markdown": _render_markdown, ".txt": _render_text, ".text": _render_text,

@@ -59,9 +59,9 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
         for row in reader:
             line = reader.line_num
             where = f"{path}:{line}"
-            if None in row:
-                raise workflow.WorkflowError(f"{where}: more fields than the header's {len(header)}")
             try:
+                if None in row:
+                    raise workflow.WorkflowError(f"more fields than the header's {len(header)}")
                 cand = (row.get("candidate_id") or "").strip()
                 prog = (row.get("program") or "").strip()
                 if (cand, prog) in seen:

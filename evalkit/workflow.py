@@ -32,7 +32,7 @@ __all__ = [
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
     "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
-    "candidate_label",
+    "candidate_label", "list_raters", "open_adjudications",
 ]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
@@ -680,6 +680,36 @@ def queue(store: Store, username: str, today: dt.date | None = None) -> list[dic
     todo = {"not started": 0, "draft": 0, "adjudicate": 0}
     out.sort(key=lambda q: (q["state"] not in todo, q["days_left"], q["submission"]))
     return out
+
+
+def list_raters(store: Store) -> list[dict]:
+    """The active raters (username, name, email, is_adjudicator, is_lead), by username."""
+    with store.read() as conn:
+        rows = conn.execute(sa.select(raters).where(raters.c.active.is_(True)).order_by(raters.c.username)).mappings()
+        return [dict(r) for r in rows]
+
+
+def open_adjudications(store: Store, username: str, today: dt.date | None = None) -> list[dict]:
+    """Submissions in adjudication with no adjudicator yet that ``username`` may take (an adjudicator who did not
+    score it and has no declared conflict of interest), most urgent first; rows as in :func:`queue`."""
+    today = today or dt.date.today()
+    with store.read() as conn:
+        if not _rater(conn, username)["is_adjudicator"]:
+            return []
+        taken = sa.select(assignments.c.submission_id).where(assignments.c.role == "adjudicator")
+        rows = conn.execute(sa.select(submissions, candidates.c.first_name, candidates.c.last_name)
+                            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+                            .where(submissions.c.state == "adjudication", submissions.c.id.not_in(taken))
+                            ).mappings().all()
+        rows = [dict(r) for r in rows
+                if any(e["username"] == username for e in _eligible(conn, dict(r), "adjudicator"))]
+    out = []
+    for r in rows:
+        left = business_days_between(today, r["due_on"], program(store, r["program_id"]).holidays)
+        out.append({"submission": r["id"], "program": r["program_id"], "attempt": r["attempt"],
+                    "candidate": candidate_label(store, r), "received": r["received_on"], "due": r["due_on"],
+                    "days_left": left, "state": "unassigned", "role": "adjudicator", "overdue": left < 0})
+    return sorted(out, key=lambda q: (q["days_left"], q["submission"]))
 
 
 def due_report(store: Store, today: dt.date | None = None) -> list[dict]:

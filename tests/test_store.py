@@ -1,0 +1,102 @@
+import os
+import stat
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from evalkit import workflow as wf
+from evalkit.store import SCHEMA_VERSION, StoreError, meta, open_store
+
+
+def test_workspace_and_database_are_readable_by_their_owner_only(workspace):
+    assert stat.S_IMODE(os.stat(workspace).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(workspace / "evalkit.db").st_mode) == 0o600
+
+
+def test_sqlite_uses_wal_and_foreign_keys(store):
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_missing_workspace_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="is not an evalkit workspace .* run `evalkit init"):
+        open_store(tmp_path / "nowhere")
+
+
+def test_unreachable_database_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot open database postgresql\\+psycopg://u:\\*\\*\\*@127.0.0.1:9/x"):
+        open_store("postgresql+psycopg://u:secret@127.0.0.1:9/x")
+
+
+def _set_version(store, version):
+    with store.engine.begin() as conn:
+        conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
+
+
+def test_newer_schema_refused(workspace, store):
+    _set_version(store, SCHEMA_VERSION + 1)
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer .* upgrade evalkit"):
+        open_store(workspace)
+
+
+def test_old_schema_upgraded_or_refused(workspace, store, monkeypatch):
+    from evalkit import store as store_module
+    _set_version(store, SCHEMA_VERSION - 1)
+    with pytest.raises(StoreError, match="too old to upgrade"):
+        open_store(workspace)
+    ran = []
+    monkeypatch.setitem(store_module._UPGRADES, SCHEMA_VERSION - 1, lambda conn: ran.append(conn))
+    upgraded = open_store(workspace)
+    assert ran and upgraded.engine
+    with upgraded.read() as conn:
+        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar() \
+            == str(SCHEMA_VERSION)
+
+
+def test_a_database_that_is_not_evalkits_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x int)")
+    with pytest.raises(StoreError, match="is not an evalkit database"):
+        open_store(url)
+
+
+def test_settings_round_trip(store):
+    store.set_setting("signatory", {"name": "Dr. A", "title": "Director"})
+    assert store.get_setting("signatory") == {"name": "Dr. A", "title": "Director"}
+    assert store.get_setting("absent", 7) == 7
+
+
+def test_concurrent_writers_from_separate_connections_lose_nothing(workspace):
+    """Several SMEs' kernels save at once: each has its own Store (own connection pool)."""
+    setup = open_store(workspace)
+    wf.add_candidate(setup, "C-1", "A", "B")
+    for r in ("r1", "r2"):
+        wf.add_rater(setup, r, r)
+    sid = wf.receive_submission(setup, "C-1", "CCOM", "2026-09-01", True)
+    wf.assign_raters(setup, sid, ["r1", "r2"])
+    criteria = wf.rubric_for(setup, wf.submission(setup, sid)["rubric_version"]).criterion_ids
+    errors = []
+
+    def rater(name):
+        own = open_store(workspace)
+        try:
+            for k in range(30):
+                cid = criteria[k % len(criteria)]
+                wf.save_draft(own, sid, name, {cid: 1 + k % 4}, {cid: f"{name} note {k}"})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rater, args=(n,)) for n in ("r1", "r2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for name in ("r1", "r2"):
+        mine = wf.rater_scores(setup, sid, name)
+        assert len(mine["levels"]) == len(criteria)
+        assert mine["feedback"][criteria[29 % len(criteria)]] == f"{name} note 29"
