@@ -1,0 +1,47 @@
+import datetime as dt
+import hashlib
+
+import sqlalchemy as sa
+
+from evalkit import workflow as wf
+from evalkit.demo import build_demo
+from evalkit.store import decisions, open_store, submissions
+
+
+def _fingerprint(store):
+    with store.read() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT s.id, s.program_id, s.state, s.received_on, c.last_name, cs.criterion_id, cs.level, cs.feedback "
+            "FROM submissions s JOIN candidates c ON c.id = s.candidate_id "
+            "LEFT JOIN assignments a ON a.submission_id = s.id "
+            "LEFT JOIN criterion_scores cs ON cs.assignment_id = a.id ORDER BY 1, 6, 7")).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_demo_has_every_state_in_every_program(demo_workspace):
+    store = open_store(demo_workspace)
+    counts = wf.pipeline_counts(store)
+    assert set(counts) == {"CCOM", "CCSL", "ICMI-PA"}
+    totals = {state: sum(c[state] for c in counts.values()) for state in wf.STATES}
+    assert all(n > 0 for n in totals.values()), totals
+    with store.read() as conn:
+        results = dict(conn.execute(sa.select(decisions.c.result, sa.func.count()).group_by(decisions.c.result)).all())
+        methods = set(conn.execute(sa.select(decisions.c.method)).scalars())
+        resubmitted = conn.execute(sa.select(sa.func.count()).where(submissions.c.previous_id.is_not(None))).scalar()
+        gold = conn.execute(sa.select(sa.func.count()).where(submissions.c.is_benchmark.is_(True))).scalar()
+    assert results["pass"] > 5 and results["deficient"] > 5
+    assert methods == {"agreement", "adjudication"}
+    assert resubmitted > 0 and gold > 0
+    due = wf.due_report(store)
+    assert any(r["late"] for r in due) and any(r["due_this_week"] for r in due)
+    drafts = [q for q in wf.queue(store, "sme.brooks") if q["state"] == "draft"]
+    assert drafts
+
+
+def test_demo_is_reproducible_from_its_seed(tmp_path):
+    day = dt.date(2026, 11, 24)
+    build_demo(tmp_path / "a", seed=7, today=day, n_candidates=20)
+    build_demo(tmp_path / "b", seed=7, today=day, n_candidates=20)
+    build_demo(tmp_path / "c", seed=8, today=day, n_candidates=20)
+    prints = [_fingerprint(open_store(tmp_path / x)) for x in "abc"]
+    assert prints[0] == prints[1] != prints[2]
