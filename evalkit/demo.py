@@ -147,6 +147,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
             quality = rng.uniform(1.7, 2.3) if state == "resubmitted" else rng.uniform(1.7, 3.9)
             _make_submission(store, docs, rng, severity, ext, f"{first} {last}", program, org, quality, state, today,
                              i)
+    from .callcert import build_demo_agents  # call-certification agents in every stage
+    build_demo_agents(store, seed, today)
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
 
 
@@ -169,12 +171,12 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
     if state == "received":
         return
     if state == "benchmark":
-        workflow.assign_raters(store, sid, ["sme.alvarez", "adj.grant"], actor="setup")
+        # The lead SME's gold scores, and two SMEs scoring the same work for calibration.
+        calibrating = rng.sample(["sme.chen", "sme.diallo", "sme.evans", "sme.farah"], 2)
+        workflow.assign_raters(store, sid, ["sme.alvarez", *calibrating], actor="setup")
         rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
-        gold_quality = round(quality)
-        for u in ("sme.alvarez", "adj.grant"):
-            levels = {c.id: min(max(gold_quality, c.scores[0]), c.scores[-1]) for c in rubric.criteria}
-            workflow.submit_final(store, sid, u, levels, _feedback(rubric, levels, rng), today=received)
+        for u in ("sme.alvarez", *calibrating):
+            _score(store, sid, u, rubric, quality, 0.0 if u == "sme.alvarez" else severity[u], rng, today=received)
         return
     names = workflow.assign_raters(store, sid, actor="setup")
     rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])

@@ -134,7 +134,7 @@ decisions = sa.Table(
     sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
     sa.Column("result", sa.String(16), nullable=False),  # pass | deficient
     sa.Column("total_percent", sa.Float, nullable=False),
-    sa.Column("method", sa.String(16), nullable=False),  # agreement | adjudication
+    sa.Column("method", sa.String(16), nullable=False),  # agreement | adjudication | benchmark
     sa.Column("decided_on", sa.Date, nullable=False),
     sa.Column("decided_by", sa.Text, nullable=False),
     sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
@@ -279,6 +279,7 @@ class Store:
     def __init__(self, url: str, create: bool = False):
         self.url = url
         self.workspace: Path | None = None
+        self.cache: dict = {}  # definitions read from the database that do not change while it is open
         url_obj = sa.engine.make_url(url)
         self.is_sqlite = url_obj.get_backend_name() == "sqlite"
         if self.is_sqlite and url_obj.database not in (None, "", ":memory:"):

@@ -74,7 +74,7 @@ def sync_programs(store: Store, programs_path=None, actor: str = "admin") -> dic
                 _warn_if_changed_mid_scoring(tx, p.id, rubric)
             definition["source"] = str(Path(programs_path or "").resolve()) if programs_path else None
             tx.upsert(programs_table, {"id": p.id}, {"name": p.name, "definition": json.dumps(definition)})
-    _program_cache.clear()
+    store.cache.clear()
     return versions
 
 
@@ -102,13 +102,10 @@ def register_rubric(store: Store, rubric: Rubric, actor: str = "admin") -> str:
     return rubric.version
 
 
-_program_cache: dict = {}
-
-
 def program(store: Store, program_id: str) -> Program:
     """The program as defined in the programs.yaml the store was synced from."""
-    key = (id(store), program_id)
-    if key not in _program_cache:
+    key = ("program", program_id)
+    if key not in store.cache:
         with store.read() as conn:
             row = conn.execute(sa.select(programs_table).where(programs_table.c.id == program_id)).mappings().first()
         if row is None:
@@ -117,8 +114,8 @@ def program(store: Store, program_id: str) -> Program:
         progs = load_programs(source)
         if program_id not in progs:
             raise WorkflowError(f"program {program_id!r} is registered but no longer in programs.yaml")
-        _program_cache[key] = progs[program_id]
-    return _program_cache[key]
+        store.cache[key] = progs[program_id]
+    return store.cache[key]
 
 
 @lru_cache(maxsize=64)
@@ -482,6 +479,14 @@ def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
         return "scoring"
     finals = _final_scores(tx.conn, sub["id"])
     by_rater = {u: lv for u, (lv, _) in finals.items()}
+    if sub["is_benchmark"]:
+        # A benchmark ("gold") submission calibrates raters: the lead SME's scores are the reference, not a vote.
+        leads = set(tx.execute(sa.select(raters.c.username).where(raters.c.is_lead.is_(True))).scalars())
+        gold = sorted(leads & set(finals))
+        if gold:
+            levels, feedback = finals[gold[0]]
+            _decide(tx, sub, rubric, {k: float(v) for k, v in levels.items()}, feedback, "benchmark", gold[0], today)
+            return "decided"
     comparison = scoring.compare_raters(rubric, by_rater)
     if comparison.needs_adjudication:
         tx.update(submissions, {"id": sub["id"]}, {"state": "adjudication"}, action="route_adjudication")

@@ -30,7 +30,7 @@ def test_demo_has_every_state_in_every_program(demo_workspace):
         resubmitted = conn.execute(sa.select(sa.func.count()).where(submissions.c.previous_id.is_not(None))).scalar()
         gold = conn.execute(sa.select(sa.func.count()).where(submissions.c.is_benchmark.is_(True))).scalar()
     assert results["pass"] > 5 and results["deficient"] > 5
-    assert methods == {"agreement", "adjudication"}
+    assert methods == {"agreement", "adjudication", "benchmark"}
     assert resubmitted > 0 and gold > 0
     due = wf.due_report(store)
     assert any(r["late"] for r in due) and any(r["due_this_week"] for r in due)

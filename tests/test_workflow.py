@@ -370,3 +370,16 @@ def test_no_candidate_data_in_logs(s, caplog):
     wf.submit_final(s, sid, "r2", levels(s, sid, 3))
     wf.decided_result(s, sid)
     assert "Smith" not in caplog.text and "jane@example.org" not in caplog.text
+
+
+def test_benchmark_submission_is_decided_on_the_lead_smes_gold_scores(s):
+    wf.add_rater(s, "lead", "LEAD", is_lead=True)
+    sid = wf.receive_submission(s, "CCOM-1", "CCOM", RECEIVED, True, is_benchmark=True)
+    wf.assign_raters(s, sid, ["lead", "r1", "r2"])
+    wf.submit_final(s, sid, "r1", levels(s, sid, 4))
+    wf.submit_final(s, sid, "r2", levels(s, sid, 1), {c: "Weak." for c in levels(s, sid)})
+    assert wf.submit_final(s, sid, "lead", levels(s, sid, 3)) == "decided"  # no adjudication for gold
+    result = wf.decided_result(s, sid)
+    assert (result["method"], result["decided_by"], result["result"]) == ("benchmark", "lead", "pass")
+    assert set(result["levels"].values()) == {3.0}
+    assert sid not in [r["id"] for r in wf.due_report(s)]  # never a letter

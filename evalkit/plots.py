@@ -1,0 +1,174 @@
+"""Figures of the agreement report: pure functions from the tables of :mod:`evalkit.reports` to matplotlib figures.
+
+Each function returns a :class:`matplotlib.figure.Figure` made without pyplot, so no global figure state builds up
+in a long-running kernel or in the CLI; Jupyter's inline backend displays it as the value of a cell.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+__all__ = ["pairwise_heatmap", "severity_chart", "bland_altman_plot", "drift_chart", "level_usage_bars"]
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {columns}; missing {missing} (pass the table from "
+                         "evalkit.reports)")
+
+
+def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa") -> Figure:
+    """Heat map of a pairwise statistic (default: weighted kappa) between raters; blank = too few shared.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        :func:`evalkit.reports.pairwise_agreement`.
+    value : str
+        The column to show (``kappa``, ``pct_exact``, ``pct_within_1``, ``mean_total_diff``).
+    """
+    _require(pairs, ["rater_a", "rater_b", "n_submissions", value], "pairwise_heatmap")
+    names = sorted(set(pairs["rater_a"]) | set(pairs["rater_b"]))
+    grid = pd.DataFrame(np.nan, index=names, columns=names)
+    counts = pd.DataFrame(0, index=names, columns=names)
+    for row in pairs.itertuples():
+        for a, b in ((row.rater_a, row.rater_b), (row.rater_b, row.rater_a)):
+            grid.loc[a, b] = getattr(row, value)
+            counts.loc[a, b] = row.n_submissions
+    fig = Figure(figsize=(1.1 * len(names) + 2.5, 0.9 * len(names) + 1.5))
+    ax = fig.subplots()
+    values = grid.to_numpy(dtype=float)
+    if value == "mean_total_diff":  # a signed difference: centred on 0
+        limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+        image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    else:  # agreement: up to 1, below 0 when worse than chance
+        low = min(0.0, float(np.nanmin(values))) if np.isfinite(values).any() else 0.0
+        image = ax.imshow(values, cmap="viridis", vmin=low, vmax=1.0)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if np.isfinite(values[i, j]):
+                dark = image.norm(values[i, j]) < 0.5 and value != "mean_total_diff"
+                ax.text(j, i, f"{values[i, j]:.2f}\nn={counts.iloc[i, j]}", ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    fig.colorbar(image, ax=ax, label=value)
+    ax.set_title(f"Pairwise {value} (n = shared submissions)")
+    fig.tight_layout()
+    return fig
+
+
+def severity_chart(severity: pd.DataFrame, unit: str = "levels") -> Figure:
+    """Each rater's mean deviation from the resolved (or gold) score with its 95% interval.
+
+    Parameters
+    ----------
+    severity : DataFrame
+        :func:`evalkit.reports.rater_severity` or :func:`evalkit.reports.calibration`.
+    unit : {"levels", "total"}
+    """
+    col = {"levels": "deviation_levels", "total": "deviation_total"}[unit]
+    low, high = f"{unit}_ci_low", f"{unit}_ci_high"
+    _require(severity, ["rater", col, low, high, "n_submissions"], "severity_chart")
+    rows = severity.sort_values(col)
+    y = np.arange(len(rows))
+    fig = Figure(figsize=(7, 0.45 * len(rows) + 1.5))
+    ax = fig.subplots()
+    mean = rows[col].to_numpy(dtype=float)
+    err = np.vstack([mean - rows[low].to_numpy(dtype=float), rows[high].to_numpy(dtype=float) - mean])
+    ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="o", capsize=4, color="tab:blue")
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(y, [f"{r} (n={n})" for r, n in zip(rows["rater"], rows["n_submissions"])])
+    ax.set_xlabel(f"mean deviation ({'levels' if unit == 'levels' else 'total %'}); + lenient, - severe")
+    ax.set_title("Rater severity with 95% t intervals")
+    fig.tight_layout()
+    return fig
+
+
+def bland_altman_plot(frame: pd.DataFrame, limits: pd.Series) -> Figure:
+    """Bland-Altman plot of the first vs second rater's total % with bias and limits of agreement.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        :func:`evalkit.reports.bland_altman`.
+    limits : Series
+        :func:`evalkit.reports.limits_of_agreement` (``bias``, ``lower``, ``upper``).
+    """
+    _require(frame, ["mean", "difference"], "bland_altman_plot")
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    ax.scatter(frame["mean"], frame["difference"], alpha=0.7)
+    for key, style in (("bias", "-"), ("lower", "--"), ("upper", "--")):
+        value = float(limits[key])
+        if np.isfinite(value):
+            ax.axhline(value, color="tab:red" if key == "bias" else "grey", ls=style, lw=1)
+            ax.annotate(f"{key} {value:.1f}", (1.0, value), xycoords=("axes fraction", "data"), fontsize=8,
+                        ha="right", va="bottom")
+    ax.set_xlabel("mean of the two raters' totals (%)")
+    ax.set_ylabel("first - second rater (%)")
+    ax.set_title(f"Bland-Altman: first vs second rater (n={int(limits['n'])})")
+    fig.tight_layout()
+    return fig
+
+
+def drift_chart(drift: pd.DataFrame) -> Figure:
+    """Each rater's deviation from the resolved score per time window, with 95% intervals.
+
+    Parameters
+    ----------
+    drift : DataFrame
+        :func:`evalkit.reports.severity_drift`.
+    """
+    _require(drift, ["rater", "period_start", "deviation_levels", "levels_ci_low", "levels_ci_high"], "drift_chart")
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    raters = sorted(drift["rater"].unique())
+    offsets = np.linspace(-8, 8, len(raters)) if len(raters) > 1 else [0]
+    for rater, offset in zip(raters, offsets):
+        rows = drift[drift["rater"] == rater].sort_values("period_start")
+        x = pd.to_datetime(rows["period_start"]) + pd.to_timedelta(offset, unit="D")
+        mean = rows["deviation_levels"].to_numpy(dtype=float)
+        err = np.vstack([mean - rows["levels_ci_low"].to_numpy(dtype=float),
+                         rows["levels_ci_high"].to_numpy(dtype=float) - mean])
+        ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o-", capsize=3, label=rater, alpha=0.85)
+    ax.axhline(0, color="grey", lw=1, ls="--")
+    ax.set_ylabel("mean deviation (levels); + lenient")
+    ax.set_xlabel("window start")
+    ax.set_title("Severity drift")
+    if raters:
+        ax.legend(fontsize=8, ncol=2)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def level_usage_bars(usage: pd.DataFrame) -> Figure:
+    """Stacked bars: the share of rater scores at each level, per criterion.
+
+    Parameters
+    ----------
+    usage : DataFrame
+        :func:`evalkit.reports.level_usage`.
+    """
+    _require(usage, ["criterion", "level", "proportion"], "level_usage_bars")
+    order = list(dict.fromkeys(usage["criterion"]))
+    wide = usage.pivot(index="criterion", columns="level", values="proportion").reindex(order).fillna(0.0)
+    fig = Figure(figsize=(8, 0.35 * len(order) + 1.8))
+    ax = fig.subplots()
+    left = np.zeros(len(order))
+    colors = colormaps["RdYlGn"](np.linspace(0.1, 0.9, len(wide.columns)))  # ordered levels: red (low) to green
+    for level, color in zip(wide.columns, colors):
+        share = wide[level].to_numpy()
+        ax.barh(order, share, left=left, color=color, label=f"level {level}")
+        left += share
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of rater scores")
+    ax.set_title("Level usage per criterion")
+    ax.legend(fontsize=8, ncol=len(wide.columns), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.tight_layout()
+    return fig

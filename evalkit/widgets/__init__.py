@@ -1,0 +1,8 @@
+"""ipywidgets views over :mod:`evalkit.workflow`: the SME scoring workbench and the adjudicator's view.
+
+Each notebook is one line, ``scoring_app()`` or ``adjudication_app()``; the logic lives in evalkit's modules.
+"""
+from .adjudication import AdjudicationApp, AdjudicationForm, adjudication_app
+from .scoring import ScoringApp, ScoringForm, scoring_app
+
+__all__ = ["scoring_app", "ScoringApp", "ScoringForm", "adjudication_app", "AdjudicationApp", "AdjudicationForm"]
