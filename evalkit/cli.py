@@ -21,7 +21,7 @@ from .scoring import ScoringError
 from .store import StoreError, open_store
 
 # Modules that contribute commands (each has register_cli(subparsers)).
-_COMMAND_MODULES: list[str] = ["reports", "callcert", "serve"]
+_COMMAND_MODULES: list[str] = ["reports", "callcert", "serve", "letters"]
 
 #: Errors that are the user's to fix: printed as one line, never as a traceback.
 USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,

@@ -162,7 +162,7 @@ def _plan(n: int) -> list[str]:
 def _make_submission(store, docs, rng, severity, ext, name, program, org, quality, state, today, i):
     fmt = ["md", "md", "txt", "docx"][i % 4]
     age = {"received": 3, "scoring-new": 6, "scoring-draft": 10, "adjudication": 20, "overdue": 40,
-           "letter-late": 34, "decided": rng.randint(18, 29)}.get(state, rng.randint(35, 240))
+           "letter-late": 34, "decided": rng.randint(22, 29)}.get(state, rng.randint(35, 240))
     received = add_business_days(today, -age)
     doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, name, program, org, quality))
     signoff = program != "ICMI-PA" or rng.random() < 0.7

@@ -287,11 +287,15 @@ def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int
 
     from .engine import WarmKernel
 
+    from multiprocessing.util import Finalize
+
     os.umask(0o077)  # letters are confidential: owner-only files
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     warm_up = (f"from evalkit.letter_content import warm_up as _w\n_w({workspace!r})\ndel _w")
+    kernel = WarmKernel(preload=["evalkit.letter_content", "IPython.display"], warm_up_code=warm_up)
+    Finalize(kernel, kernel.shutdown, exitpriority=10)  # worker processes skip atexit handlers
     _worker.update(template=nbformat.read(template, as_version=4), workspace=workspace, out=Path(out), pdf=pdf,
-                   kernel=WarmKernel(preload=["evalkit.letter_content", "IPython.display"], warm_up_code=warm_up))
+                   kernel=kernel)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -311,7 +315,7 @@ def _produce(job: LetterJob) -> dict:
 
     started = time.perf_counter()
     out: Path = _worker["out"]
-    executed = out / f".{job.stem}.{os.getpid()}.ipynb.tmp"
+    executed = out / f".{job.stem}.{os.getpid()}.tmp.ipynb"  # papermill wants the .ipynb suffix
     row = {"submission": job.submission, "status": "failed", "files": [], "error": None, "result": None,
            "candidate": None}
     try:
@@ -451,7 +455,7 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
             return BatchResult(sorted(rows, key=lambda r: r["submission"]), out, time.perf_counter() - started)
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _batch_lock(out):
-            for stale in out.glob(".*.tmp"):  # left by a batch killed mid-write
+            for stale in [*out.glob(".*.tmp"), *out.glob(".*.tmp.ipynb")]:  # left by a batch killed mid-write
                 stale.unlink()
             manifest = _Manifest(out, store)
             manifest.update(not_done)

@@ -719,9 +719,8 @@ def open_adjudications(store: Store, username: str, today: dt.date | None = None
 
 def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
     """Every submission not yet notified (benchmark submissions aside): its deadline, business days left, late,
-    due within this week."""
+    and due this week (within the next five business days)."""
     today = today or dt.date.today()
-    week_end = today + dt.timedelta(days=6 - today.weekday())
     with store.read() as conn:
         rows = conn.execute(
             sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.state,
@@ -734,7 +733,8 @@ def due_report(store: Store, today: dt.date | None = None) -> list[dict]:
         prog = program(store, r["program_id"])
         r["days_left"] = business_days_between(today, r["due_on"], prog.holidays)
         r["late"] = today > r["due_on"]
-        r["due_this_week"] = not r["late"] and r["due_on"] <= week_end
+        # "This week" is the coming five business days, so on a Friday next week's deadlines already show.
+        r["due_this_week"] = not r["late"] and r["days_left"] <= 5
     return rows
 
 
