@@ -42,7 +42,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 
-__all__ = ["WarmKernel", "WarmKernelEngine", "KernelResetError"]
+__all__ = ["WarmKernel", "WarmKernelEngine", "KernelResetError", "IGNORED_GLOBALS"]
 
 
 class KernelResetError(RuntimeError):
@@ -57,6 +57,7 @@ from IPython import get_ipython
 
 _baseline = None
 _fresh = ()
+_ignored = {}
 
 
 def _is_fresh(name):
@@ -72,7 +73,8 @@ def _module_globals():
     for name, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
         if name not in ("__main__", __name__) and not _is_fresh(name) and isinstance(namespace, dict):
-            out[name] = hash(frozenset((k, id(v)) for k, v in list(namespace.items()) if k != "__warningregistry__"))
+            skip = _ignored.get(name, ("__warningregistry__",))
+            out[name] = hash(frozenset((k, id(v)) for k, v in list(namespace.items()) if k not in skip))
     return out
 
 
@@ -108,10 +110,14 @@ def _clear():
     gc.collect(1)  # the young objects of the last notebook; a full collection would cost ~40 ms
 
 
-def warm_up(preload, fresh):
+def warm_up(preload, fresh, ignored):
     # Import what every notebook needs, then take the baseline that later resets are compared with.
-    global _baseline, _fresh
+    global _baseline, _fresh, _ignored
     _fresh = tuple(fresh)
+    _ignored = {}
+    for name in ignored:
+        module, _, attribute = name.rpartition(".")
+        _ignored.setdefault(module, {"__warningregistry__"}).add(attribute)
     import importlib
     for name in preload:
         importlib.import_module(name)
@@ -140,6 +146,10 @@ def reset():
 
 _SIDE_MODULE = "_evalkit_warm_kernel"
 
+#: Module globals that legitimately change in every notebook: SQLAlchemy numbers each Column it creates with a
+#: global counter, and every notebook re-imports evalkit's schema. Counters carry nothing of a notebook's data.
+IGNORED_GLOBALS = ("sqlalchemy.util.langhelpers._creation_order",)
+
 
 class _ThisPython(KernelSpecManager):
     """Kernels run on the interpreter that runs the batch, whatever other ``python3`` kernelspec is installed."""
@@ -163,12 +173,17 @@ class WarmKernel:
         data, so that modules imported lazily on first use belong to the baseline.
     fresh_packages : sequence of str
         Packages whose modules are dropped after every notebook.
+    ignore_globals : sequence of str
+        Dotted names of module globals that may change without retiring the kernel (default
+        :data:`IGNORED_GLOBALS`).
     startup_timeout : float
         Seconds to wait for a new kernel.
     """
 
-    def __init__(self, preload=(), warm_up_code: str = "", fresh_packages=("evalkit",), startup_timeout: float = 60):
+    def __init__(self, preload=(), warm_up_code: str = "", fresh_packages=("evalkit",),
+                 ignore_globals=IGNORED_GLOBALS, startup_timeout: float = 60):
         self.preload = list(preload)
+        self.ignore_globals = list(ignore_globals)
         self.warm_up_code = warm_up_code
         self.fresh_packages = list(fresh_packages)
         self.startup_timeout = startup_timeout
@@ -215,7 +230,7 @@ class WarmKernel:
                  f"{self.warm_up_code}\n")
         # The baseline is taken the way every reset is run: as a user expression, outside any cell.
         await self._evaluate(setup, f"__import__({_SIDE_MODULE!r}).warm_up({self.preload!r}, "
-                                    f"{self.fresh_packages!r})", "warm-up")
+                                    f"{self.fresh_packages!r}, {self.ignore_globals!r})", "warm-up")
         self.retire_reason = None
 
     def after_notebook(self, failed: bool) -> list[str]:

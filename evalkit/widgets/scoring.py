@@ -365,6 +365,8 @@ class Workbench:
         # Each section folds away while a submission is open, so the document and the rubric get the screen.
         self.sections = [w.Accordion(children=[widget], titles=(title,), selected_index=0)
                          for title, widget in self._queues()]
+        for section in self.sections:
+            section.add_class("ek-queue-section")
         self.queue_box.children = self.sections
 
     def open(self, submission_id: int) -> None:

@@ -112,11 +112,9 @@ def test_an_evaluator_scores_a_work_product_in_voila(page, voila, open_voila, ws
                                  weak.id: written}
     assert final["comment"] == "A clear plan; the people analysis needs the centre's own data."
 
-    page.locator(".ek-app .jupyter-widget-Collapse-header, .ek-app .lm-Accordion-header, "
-                 ".ek-app .p-Accordion-header, .ek-app .widget-accordion .lm-Widget >> nth=0").first.click()
-    row = page.locator(f".ek-row-{sid}")
+    page.locator(".ek-queue-section .jupyter-widget-Collapse-header").first.click()  # unfold the queue
     page.locator(".ek-queue-filter button", has_text="All").click()
-    assert "final" in row.inner_text()
+    assert "final" in page.locator(f".ek-row-{sid} .ek-state").inner_text()
 
 
 def test_an_adjudicator_takes_and_decides_in_voila(page, voila, open_voila, ws_store):
