@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import numbers
 import os
 import random
 import re
@@ -93,7 +94,7 @@ class CallCertError(ValueError):
 
 
 def _score(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise CallCertError(f"{what} {value!r} is not a number; expected a call score from 0 to 100")
     if not 0 <= value <= 100:
         raise CallCertError(f"{what} {value:g} is outside 0-100")
@@ -394,7 +395,7 @@ def _text(value, what: str, required: bool = True) -> str:
 def _hours(value, what: str, limit: float) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or not 0 < value <= limit:
         raise CallCertError(f"{what} {value!r} is not a number of hours in (0, {limit:g}]")
     return float(value)
@@ -542,14 +543,20 @@ def score_call(store: Store, agent_id: int, certifier: str, levels: Mapping[str,
     with store.read() as conn:
         _next_call_no(conn, agent_id, scored_on)  # refuse before registering the scorecard version
     version = workflow.register_rubric(store, rubric, actor=actor or certifier)
-    with store.transaction(actor or certifier) as tx:
-        aid, done = _next_call_no(tx.conn, agent_id, scored_on)
-        tx.insert(cc_calls, {"agent_id": aid, "call_no": done + 1, "certifier": certifier, "scored_on": scored_on,
-                             "score": score, "levels": json.dumps(levels), "rubric_version": version,
-                             "duration_hours": duration, **note}, action="cc_score_call")
-        _refresh_completed(tx, _agent_row(tx.conn, aid))
-        scores = tx.execute(sa.select(cc_calls.c.score).where(cc_calls.c.agent_id == aid)
-                            .order_by(cc_calls.c.call_no)).scalars().all()
+    try:
+        with store.transaction(actor or certifier) as tx:
+            aid, done = _next_call_no(tx.conn, agent_id, scored_on)
+            tx.insert(cc_calls, {"agent_id": aid, "call_no": done + 1, "certifier": certifier,
+                                 "scored_on": scored_on, "score": score, "levels": json.dumps(levels),
+                                 "rubric_version": version, "duration_hours": duration, **note},
+                      action="cc_score_call")
+            _refresh_completed(tx, _agent_row(tx.conn, aid))
+            scores = tx.execute(sa.select(cc_calls.c.score).where(cc_calls.c.agent_id == aid)
+                                .order_by(cc_calls.c.call_no)).scalars().all()
+    except sa.exc.IntegrityError:
+        # Two certifiers saving this agent's next call at the same moment (PostgreSQL): the second one loses.
+        raise CallCertError(f"another call of agent {agent_id} was saved at the same moment; check the agent's "
+                            "calls and save again") from None
     return ScoredCall(aid, done + 1, score, call_passed(score), certify(scores))
 
 

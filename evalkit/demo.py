@@ -62,10 +62,11 @@ def init_workspace(target, settings: dict | None = None, programs_path=None) -> 
     return store
 
 
-def _work_product(rng: random.Random, name: str, program: str, org: str, quality: float) -> str:
+def _work_product(rng: random.Random, program: str, org: str, quality: float) -> str:
     """A plausible improvement plan; weaker plans leave sections thin, as weak submissions do."""
     lines = [f"# {'Operational Improvement Plan' if program != 'ICMI-PA' else 'Performance Optimization Plan'}",
-             "", f"**Candidate:** {name}  ", f"**Organisation:** {org}  ", f"**Program:** {program}", "",
+             # No candidate name: every program hides the candidate from raters, and the document is shown to them.
+             "", f"**Organisation:** {org}  ", f"**Program:** {program}", "",
              "## 1. Current state", ""]
     numbers = {"a": rng.randint(28, 55), "t": rng.randint(20, 30), "s": rng.randint(62, 84), "p": 20}
     for domain, text in _FINDINGS.items():
@@ -164,7 +165,7 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
     age = {"received": 3, "scoring-new": 6, "scoring-draft": 10, "adjudication": 20, "overdue": 40,
            "letter-late": 34, "decided": rng.randint(22, 29)}.get(state, rng.randint(35, 240))
     received = add_business_days(today, -age)
-    doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, name, program, org, quality))
+    doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, program, org, quality))
     signoff = program != "ICMI-PA" or rng.random() < 0.7
     sid = workflow.receive_submission(store, ext, program, received, signoff, doc, actor="setup",
                                       is_benchmark=state == "benchmark")
@@ -204,7 +205,7 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
         workflow.record_notification(store, sid, min(add_business_days(decided_on, 2), today), [], actor="setup")
     if state == "resubmitted" and workflow.decided_result(store, sid)["result"] == "deficient":
         again = add_business_days(today, -4)
-        doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, name, program, org, quality + 0.8))
+        doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, program, org, quality + 0.8))
         sid2 = workflow.resubmit(store, sid, again, True, doc2, actor="setup")
         workflow.assign_raters(store, sid2, actor="setup")
 

@@ -90,9 +90,20 @@ def _heading(assesses: str) -> str:
 
 
 def _level_label(criterion, level: float) -> str:
-    """The label of the highest level at or below a (possibly averaged) resolved level."""
-    reached = [lv for lv in criterion.levels if lv.score <= level + 1e-9]
-    return (reached[-1] if reached else criterion.levels[0]).label
+    """The label of a resolved level; a level between two (the mean of two raters) names both.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as L
+    >>> c = L(levels=[L(score=1, label="Not evident"), L(score=2, label="Developing"), L(score=3, label="Meets")])
+    >>> _level_label(c, 2), _level_label(c, 1.5)
+    ('Developing', 'between Not evident and Developing')
+    """
+    below = [lv for lv in criterion.levels if lv.score <= level + 1e-9]
+    above = [lv for lv in criterion.levels if lv.score >= level - 1e-9]
+    low = below[-1] if below else criterion.levels[0]
+    high = above[0] if above else criterion.levels[-1]
+    return low.label if low is high else f"between {low.label} and {high.label}"
 
 
 def letter_content(store: Store, submission_id: int, issue_date) -> dict:
@@ -286,10 +297,11 @@ deficiency, grouped by competency domain, and what to correct.</p>
   {%- endfor %}
   <tr><th>Overall (weighted)</th><th class="num">{{ pct(c.total) }}</th></tr>
 </table>
-<p>The pass mark is {{ pct(c.pass_mark) }} overall{% if not c.passed and c.failed_must_meet %}, and the following
-must each meet the standard: {{ c.failed_must_meet | join("; ") }}{% endif %}.</p>
+<p>The pass mark is {{ pct(c.pass_mark) }} overall.{% if not c.passed and c.failed_must_meet %} In addition, each
+of the following must meet the standard, and does not yet: {{ c.failed_must_meet | join("; ") }}.{% endif %}</p>
 {%- elif not c.passed and c.failed_must_meet %}
-<p>The following must each meet the standard for the work product to pass: {{ c.failed_must_meet | join("; ") }}.</p>
+<p>Each of the following must meet the standard for the work product to pass, and does not yet:
+{{ c.failed_must_meet | join("; ") }}.</p>
 {%- endif %}
 {%- if not c.passed %}
 <h2>Areas of deficiency and what to correct</h2>

@@ -351,13 +351,10 @@ def _produce(job: LetterJob) -> dict:
         with contextlib.suppress(FileNotFoundError):
             executed.unlink()
     row["seconds"] = round(time.perf_counter() - started, 3)
-    return row
-
-
-def _worker_stats() -> dict:
     kernel = _worker["kernel"]
-    return {"pid": os.getpid(), "kernel_starts": kernel.starts, "letters": kernel.runs,
-            "retirements": list(kernel.retirements)}
+    row["kernel"] = {"pid": os.getpid(), "kernel_starts": kernel.starts, "letters": kernel.runs,
+                     "retirements": list(kernel.retirements)}
+    return row
 
 
 # --- the batch ---------------------------------------------------------------------------------------------
@@ -369,6 +366,7 @@ class BatchResult:
     rows: list[dict]
     out: Path
     seconds: float
+    #: Per worker: kernels started, letters run, and why kernels were replaced (see :mod:`evalkit.engine`).
     kernel_stats: list[dict] = field(default_factory=list)
 
     def count(self, status: str) -> int:
@@ -480,6 +478,7 @@ def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, man
         return [], []
     n_workers = min(jobs or min(os.cpu_count() or 1, 4), total)
     rows: list[dict] = []
+    kernels: dict[int, dict] = {}
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init,
                                 initargs=(str(template), workspace, str(out), pdf, os.getpid())) as pool:
@@ -491,6 +490,8 @@ def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, man
                     produced = future.result()
                 except Exception as exc:  # the worker process itself died
                     produced = {"status": "failed", "files": [], "error": _one_line(exc), "seconds": None}
+                if "kernel" in produced:
+                    kernels[produced["kernel"]["pid"]] = produced["kernel"]
                 row = _finish(store, job, produced, out, actor)
                 rows.append(row)
                 manifest.update([row])
@@ -501,12 +502,7 @@ def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, man
             for f in futures:
                 f.cancel()
             raise
-        stats = [f.result() for f in [pool.submit(_worker_stats) for _ in range(n_workers)]]
-    return rows, _unique(stats)
-
-
-def _unique(stats: list[dict]) -> list[dict]:
-    return list({s["pid"]: s for s in stats}.values())
+    return rows, list(kernels.values())
 
 
 def _finish(store: Store, job: LetterJob, produced: dict, out: Path, actor: str) -> dict:

@@ -66,6 +66,11 @@ def test_certify_pass_rate_boundaries(scores, passed_calls, rate, status):
     assert result.calls_scored == len(scores)
 
 
+def test_certify_takes_numpy_scores():
+    import numpy as np
+    assert cc.certify(np.array([90, 85, 84, 100, 88])).pass_rate == 80.0
+
+
 def test_certify_knows_when_passing_is_no_longer_possible():
     assert cc.certify([90, 80]).can_still_pass
     assert not cc.certify([90, 80, 70]).can_still_pass

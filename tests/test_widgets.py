@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -278,6 +280,19 @@ def test_opening_another_submission_saves_pending_changes_first(store):
     app.open(other)
     assert workflow.rater_scores(store, sid, rater)["feedback"][c.id] == "Typed just before switching."
     assert app.form.submission_id == other
+
+
+def test_pending_changes_are_saved_when_the_kernel_exits(store, demo_copy):
+    sid, rater, _ = open_pair(store)
+    criterion = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"]).criteria[0]
+    kernel = (f"from evalkit.store import open_store\n"
+              f"from evalkit.widgets import ScoringApp\n"
+              f"app = ScoringApp(open_store({str(demo_copy)!r}), {rater!r}, autosave_seconds=3600)\n"
+              f"app.open({sid})\n"
+              f"app.form.rows[{criterion.id!r}].feedback.value = 'typed just before the kernel stopped'\n"
+              f"assert app.form.autosave.pending\n")
+    subprocess.run([sys.executable, "-c", kernel], check=True, timeout=120)
+    assert workflow.rater_scores(store, sid, rater)["feedback"][criterion.id] == "typed just before the kernel stopped"
 
 
 def test_a_rater_never_sees_the_other_raters_scores(store):

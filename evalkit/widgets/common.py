@@ -6,12 +6,14 @@ Every element a test or a stylesheet needs carries a stable ``ek-*`` CSS class (
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import getpass
 import html
 import os
 import re
 import threading
+import weakref
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -87,6 +89,7 @@ def local_time(utc_naive: dt.datetime | None, fmt: str = "%H:%M:%S") -> str:
 STYLE = """
 <style>
 .ek-app { font-family: var(--jp-ui-font-family, system-ui, sans-serif); color: #1f2933; max-width: 1800px; }
+.ek-app .widget-html-content { line-height: 1.4; }
 .ek-app .ek-title { font-size: 20px; font-weight: 600; margin: 4px 0 2px 0; }
 .ek-app .ek-subtitle { color: #52606d; font-size: 13px; }
 .ek-header { align-items: center; justify-content: space-between; border-bottom: 2px solid #1d4e89;
@@ -126,7 +129,8 @@ STYLE = """
 .ek-document { font-size: 14px; line-height: 1.5; }
 .ek-document table { border-collapse: collapse; margin: 6px 0; }
 .ek-document td, .ek-document th { border: 1px solid #cbd2d9; padding: 3px 6px; font-size: 13px; }
-.ek-doc-pre { white-space: pre-wrap; font-family: inherit; }
+.ek-doc-pre { white-space: pre-wrap !important; word-break: normal !important; overflow-wrap: break-word;
+  font-family: inherit; }
 .ek-doc-error { background: #fdecec; border-left: 4px solid #b42318; padding: 8px 12px; }
 .ek-doc-note { color: #52606d; font-size: 12px; }
 .ek-summary { position: sticky; top: 0; z-index: 5; background: #f5f7fa; border: 1px solid #cbd2d9;
@@ -188,7 +192,8 @@ class Debouncer:
 
     Inside a kernel (JupyterLab or Voila) the timer runs on the kernel's asyncio loop, so the action runs on the
     same thread as the widget callbacks; without a running loop (a plain Python process, tests) a daemon thread
-    timer is used. :meth:`flush` runs a pending action at once (before Submit, or before opening another form).
+    timer is used. :meth:`flush` runs a pending action at once (before Submit, or before opening another form),
+    and every pending action is flushed when the process exits normally.
     """
 
     def __init__(self, delay: float, action: Callable[[], None]):
@@ -198,6 +203,7 @@ class Debouncer:
         self.action = action
         self._handle = None
         self._lock = threading.RLock()
+        _live.add(self)
 
     @property
     def pending(self) -> bool:
@@ -234,6 +240,21 @@ class Debouncer:
             self.action()
 
 
+_live: "weakref.WeakSet[Debouncer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """A kernel shutting down (a Voila tab closed, a kernel restarted) saves what is pending instead of losing it."""
+    for debouncer in list(_live):
+        try:
+            debouncer.flush()
+        # The process is exiting: the save itself is committed first; showing its status may fail, and one
+        # form's failure must not stop the others' saves.
+        except Exception:  # noqa: BLE001
+            pass
+
+
 class RaterPicker:
     """Who is scoring: the logged-in user when registered, or a choice of raters where the workspace allows it.
 
@@ -252,7 +273,7 @@ class RaterPicker:
         if self.allow_choice:
             options = [("Choose who you are…", None)] + [(f"{r['name']} ({u})", u) for u, r in self.raters.items()]
             self.chooser = w.Dropdown(options=options, value=self.username, description=label,
-                                      layout=w.Layout(width="360px"))
+                                      style={"description_width": "initial"}, layout=w.Layout(width="380px"))
             self.chooser.add_class("ek-identity")
             self.chooser.observe(self._chosen, names="value")
             self.widget = self.chooser
@@ -278,7 +299,8 @@ def _days_badge(row: dict) -> str:
     if row["state"] == "decided":
         return '<span class="ek-state">done</span>'
     if row["overdue"]:
-        return f'<span class="ek-badge ek-badge-overdue">OVERDUE · {-left} business day{"s" * (left != -1)} late</span>'
+        late = f'{-left} business day{"s" * (left != -1)} late'
+        return f'<span class="ek-badge ek-badge-overdue">OVERDUE · {late}</span>'
     kind = "soon" if left <= 5 else "ok"
     return f'<span class="ek-badge ek-badge-{kind}">{left} business day{"s" * (left != 1)} left</span>'
 

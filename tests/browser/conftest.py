@@ -255,7 +255,7 @@ def _run_in_lab(page, server: Server, notebook: str, selector: str = ".ek-app"):
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=60_000)
     page.wait_for_function("!document.querySelector('#jp-main-statusbar')?.innerText.includes('No Kernel')")
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     page.wait_for_selector(selector, timeout=60_000)
 
 

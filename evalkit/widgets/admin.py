@@ -1,0 +1,193 @@
+"""The admin's view: pipeline counts, what is due or overdue, a letter preview, and the letter batch.
+
+``admin_app()`` is the whole of ``notebooks/admin.ipynb``. Nothing runs until the admin presses "Issue letters";
+the button calls :func:`evalkit.letters.run_batch`, the same function as ``evalkit letters``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import time
+
+import ipywidgets as w
+
+from .. import letters, workflow
+from ..letter_content import letter_content, render_letter_html
+from .common import STYLE, WorkspaceError, close_tree, message, open_workspace, resolve_workspace
+
+__all__ = ["AdminApp", "admin_app", "pipeline_table", "due_table"]
+
+_ADMIN_STYLE = """
+<style>
+.ek-admin table.ek-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 10px; }
+.ek-admin table.ek-table th, .ek-admin table.ek-table td { border-bottom: 1px solid #e4e7eb; padding: 3px 10px;
+  text-align: left; }
+.ek-admin table.ek-table td.num, .ek-admin table.ek-table th.num { text-align: right; }
+.ek-admin table.ek-table tr.ek-late td { background: #fdecec; }
+.ek-admin table.ek-table tr.ek-week td { background: #fff7e0; }
+.ek-admin .ek-preview { border: 1px solid #cbd2d9; border-radius: 4px; padding: 16px 24px; background: white;
+  max-height: 70vh; overflow: auto; }
+</style>
+"""
+
+
+def _table(headers: list[str], rows: list[list], numeric=(), row_classes=None) -> str:
+    head = "".join(f'<th class="{"num" if i in numeric else ""}">{html.escape(h)}</th>' for i, h in enumerate(headers))
+    body = []
+    for k, row in enumerate(rows):
+        cells = "".join(f'<td class="{"num" if i in numeric else ""}">{html.escape(str(v))}</td>'
+                        for i, v in enumerate(row))
+        cls = row_classes[k] if row_classes else ""
+        body.append(f'<tr class="{cls}">{cells}</tr>')
+    return f'<table class="ek-table"><tr>{head}</tr>{"".join(body)}</table>'
+
+
+def pipeline_table(store) -> str:
+    """Submissions per program and state, with totals, as an HTML table."""
+    counts = workflow.pipeline_counts(store)
+    rows = [[p] + [counts[p][s] for s in workflow.STATES] + [sum(counts[p].values())] for p in sorted(counts)]
+    rows.append(["all"] + [sum(counts[p][s] for p in counts) for s in workflow.STATES] +
+                [sum(sum(v.values()) for v in counts.values())])
+    return _table(["program", *workflow.STATES, "total"], rows, numeric=range(1, len(workflow.STATES) + 2))
+
+
+def due_table(store, today: dt.date | None = None) -> tuple[str, int, int]:
+    """Submissions overdue or due this week (not yet notified) as an HTML table; returns (html, overdue, week)."""
+    due = [r for r in workflow.due_report(store, today) if r["late"] or r["due_this_week"]]
+    rows = [[f"#{r['id']}", r["program_id"], r["external_id"], r["state"], r["received_on"], r["due_on"],
+             f"{-r['days_left']} late" if r["late"] else f"{r['days_left']} left"] for r in due]
+    classes = ["ek-late" if r["late"] else "ek-week" for r in due]
+    late = sum(r["late"] for r in due)
+    if not rows:
+        return message("Nothing is overdue or due this week."), 0, 0
+    table = _table(["submission", "program", "candidate", "state", "received", "notify by", "business days"],
+                   rows, row_classes=classes)
+    return table, late, len(due) - late
+
+
+class AdminApp(w.VBox):
+    """Pipeline, due dates, letter preview and the letter batch for one workspace.
+
+    Parameters
+    ----------
+    workspace : str or Path, optional
+        Workspace folder or database URL (default ``$EVALKIT_WORKSPACE``, else ``workspace/``).
+    jobs : int, optional
+        Worker processes for the batch (default as :func:`evalkit.letters.run_batch`).
+    """
+
+    def __init__(self, workspace=None, jobs: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.add_class("ek-app")
+        self.add_class("ek-admin")
+        self.workspace = resolve_workspace(workspace)
+        self.jobs = jobs
+        self.store = open_workspace(self.workspace)
+        self.pipeline = w.HTML()
+        self.due = w.HTML()
+        self.late_letters = w.HTML()
+        self.choice = w.Dropdown(description="Letter of", layout=w.Layout(width="520px"),
+                                 style={"description_width": "70px"})
+        self.preview = w.HTML()
+        self.preview.add_class("ek-preview")
+        programs = sorted(workflow.pipeline_counts(self.store))
+        self.program = w.Dropdown(options=[("all programs", None)] + [(p, p) for p in programs], value=None,
+                                  description="Program", style={"description_width": "70px"})
+        self.pdf = w.Checkbox(value=True, description="also PDF", indent=False, layout=w.Layout(width="110px"))
+        self.run_button = w.Button(description="Issue letters", button_style="primary", icon="envelope")
+        self.run_button.add_class("ek-run")
+        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="320px", visibility="hidden"))
+        self.progress_text = w.HTML()
+        self.result = w.HTML()
+        self.choice.observe(self._on_choice, "value")
+        self.run_button.on_click(self._on_run)
+        self.children = [
+            w.HTML(STYLE + _ADMIN_STYLE + '<div class="ek-title">Certification admin</div>'
+                   f'<div class="ek-subtitle">Workspace {html.escape(str(self.workspace))}</div>'),
+            w.HTML('<div class="ek-section-title">Pipeline</div>'), self.pipeline,
+            w.HTML('<div class="ek-section-title">Overdue and due this week (notification deadline)</div>'), self.due,
+            self.late_letters,
+            w.HTML('<div class="ek-section-title">Result letters</div>'),
+            w.HBox([self.program, self.pdf, self.run_button]), w.HBox([self.progress, self.progress_text]),
+            self.result,
+            w.HTML('<div class="ek-section-title">Preview</div>'), self.choice, self.preview,
+        ]
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the pipeline, the due dates and the letters waiting to be issued."""
+        self.pipeline.value = pipeline_table(self.store)
+        table, late, week = self.due_counts = due_table(self.store)
+        self.due.value = table
+        issued_late = workflow.late_notifications(self.store)
+        self.late_letters.value = message(f"{len(issued_late)} letter(s) were issued after their deadline.", "warn") \
+            if issued_late else ""
+        jobs, _ = letters.plan_batch(self.store)
+        self.waiting = jobs
+        self.run_button.disabled = not jobs
+        self.run_button.description = f"Issue {len(jobs)} letter(s)" if jobs else "No letters to issue"
+        options = [(f"#{j.submission} {j.program} {j.candidate_id} (due {j.due_on})", j.submission) for j in jobs]
+        current = self.choice.value
+        self.choice.options = options
+        if options:
+            self.choice.value = current if current in [o[1] for o in options] else options[0][1]
+        else:
+            self.preview.value = message("No decided submission is waiting for its letter.")
+
+    def _on_choice(self, change) -> None:
+        if change["new"] is None:
+            return
+        try:
+            content = letter_content(self.store, change["new"], dt.date.today())
+            self.preview.value = render_letter_html(content)
+        except workflow.WorkflowError as exc:
+            self.preview.value = message(str(exc), "error")
+
+    def _on_run(self, _button=None) -> None:
+        self.run_button.disabled = True
+        self.progress.layout.visibility = "visible"
+        self.progress.value, self.progress.max = 0, max(1, len(self.waiting))
+        self.progress.bar_style = ""
+        self.result.value = message("Starting the letter workers...")
+        started = time.monotonic()
+
+        def progress(done: int, total: int, row: dict) -> None:
+            self.progress.max, self.progress.value = total, done
+            elapsed = time.monotonic() - started
+            left = elapsed / done * (total - done)
+            self.progress_text.value = f"{done} / {total} letters, about {left:.0f} s left"
+
+        try:
+            batch = letters.run_batch(self.workspace, program=self.program.value, pdf=self.pdf.value,
+                                      jobs=self.jobs, progress=progress)
+        except (workflow.WorkflowError, ValueError, OSError) as exc:
+            self.result.value = message(f"The batch did not run: {exc}", "error")
+            self.progress.bar_style = "danger"
+        else:
+            self._show(batch)
+        finally:
+            self.refresh()
+
+    def _show(self, batch) -> None:
+        failed = [r for r in batch.rows if r["status"] in ("failed", "refused")]
+        late = sum(1 for r in batch.rows if r["status"] == "issued" and r["late"])
+        summary = (f"{batch.count('issued')} letter(s) issued ({late} late), {len(failed)} failed, in "
+                   f"{batch.seconds:.1f} s. Files and manifest: {batch.out}")
+        detail = "".join(f"<li>#{r['submission']}: {html.escape(str(r['error']))}</li>" for r in failed)
+        self.result.value = message(summary, "error" if failed else "ok", f"<ul>{detail}</ul>" if detail else "")
+        self.progress.bar_style = "danger" if failed else "success"
+        self.progress_text.value = ""
+
+    def close(self) -> None:
+        self.store.dispose()
+        for child in self.children:
+            close_tree(child)
+        super().close()
+
+
+def admin_app(workspace=None, jobs: int | None = None) -> AdminApp | w.HTML:
+    """The admin view, or a message saying why the workspace cannot be opened."""
+    try:
+        return AdminApp(workspace, jobs=jobs)
+    except WorkspaceError as exc:
+        return w.HTML(STYLE + message(str(exc), "error"))

@@ -1,0 +1,459 @@
+"""Result letters: their content, escaping, refusals, and the papermill batch (manifest, late flag, PDF, a failing
+letter, kill and resume, no leak between letters on a reused kernel)."""
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from evalkit import cli, letters, workflow
+from evalkit.calendar import add_business_days
+from evalkit.letter_content import letter_content, render_letter_html
+from evalkit.programs import default_programs_path
+from evalkit.store import audit, notifications, open_store, resolved_scores, submissions
+
+ROOT = Path(__file__).resolve().parent.parent
+RECEIVED = dt.date(2026, 9, 1)  # a Tuesday
+DECIDED = dt.date(2026, 9, 22)
+ISSUED = dt.date(2026, 9, 24)
+
+FEEDBACK = {
+    "PM1": "Support the assessment with twelve months of attrition data.",
+    "OM1": "Explain the causes of each missed service-level objective.\n\nShow interval-level forecast error.",
+    "OM2": "Base each operational recommendation on a documented gap.",
+    "LB3": "Add an executive summary that states the main points plainly.",
+}
+
+
+def decide(store, ext, levels, feedback=None, first="Jane", last="Smith", organisation="Adatum Bank",
+           program="CCOM"):
+    """A submission decided by two raters in agreement, with the given levels (default 3) and feedback."""
+    for username in ("r1", "r2"):
+        try:
+            workflow.add_rater(store, username, username.upper())
+        except workflow.WorkflowError:
+            pass
+    workflow.add_candidate(store, ext, first, last, f"{ext.lower()}@example.org", organisation)
+    sid = workflow.receive_submission(store, ext, program, RECEIVED, True, "documents/x.md")
+    workflow.assign_raters(store, sid, ["r1", "r2"])
+    rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
+    chosen = {c.id: levels.get(c.id, 3) for c in rubric.criteria}
+    for username in ("r1", "r2"):
+        state = workflow.submit_final(store, sid, username, chosen, feedback or {}, today=DECIDED)
+    assert state == "decided"
+    return sid
+
+
+def flat(page: str) -> str:
+    """The page with runs of white space as single spaces (the template wraps its lines)."""
+    return " ".join(page.split())
+
+
+def deficient_levels():
+    return {"PM1": 2, "OM1": 2, "OM2": 1, "LB3": 2}
+
+
+# --- content -------------------------------------------------------------------------------------------------
+
+
+def test_pass_letter_states_result_scores_and_settings(store):
+    sid = decide(store, "CCOM-1", {"PM1": 4, "OM1": 4})
+    c = letter_content(store, sid, ISSUED)
+    assert (c["result"], c["passed"], c["deficiencies"], c["resubmit_by"]) == ("pass", True, [], None)
+    assert (c["received_on"], c["decided_on"], c["issue_date"], c["attempt"]) == (RECEIVED, DECIDED, ISSUED, 1)
+    assert c["program"]["name"] == "CIAC-Certified Operations Manager"
+    assert [d["domain"] for d in c["domains"]] == ["People Management", "Operations Management",
+                                                  "Customer Relationships", "Leadership & Business"]
+    assert c["total"] > 75 and not c["late"]
+    page = flat(render_letter_html(c))
+    for text in ("Meets the standard", "meets the standard</strong>", "Jane Smith", "Adatum Bank", "CCOM-1",
+                 "September 1, 2026", "September 22, 2026", "September 24, 2026", "Director of Certification",
+                 "Certification Office", "certification@example.org", "held in strict confidence",
+                 "Your scores", f"{c['total']:g}%"):
+        assert text in page, text
+    assert "How to resubmit" not in page and "Areas of deficiency" not in page
+
+
+def test_deficient_letter_gives_feedback_by_domain_and_a_business_day_deadline(store):
+    sid = decide(store, "CCOM-2", deficient_levels(), FEEDBACK)
+    issue = dt.date(2026, 11, 20)  # 60 business days later crosses Thanksgiving, Christmas, New Year, MLK Day
+    c = letter_content(store, sid, issue)
+    assert c["result"] == "deficient"
+    assert [(g["domain"], [i["id"] for i in g["criteria"]]) for g in c["deficiencies"]] == [
+        ("People Management", ["PM1"]), ("Operations Management", ["OM1", "OM2"]),
+        ("Leadership & Business", ["LB3"])]
+    om1 = c["deficiencies"][1]["criteria"][0]
+    assert om1["feedback"] == ["Explain the causes of each missed service-level objective.",
+                               "Show interval-level forecast error."]
+    assert om1["must_meet"] and om1["label"] == "Developing"
+    assert c["resubmit_by"] == add_business_days(issue, 60) == dt.date(2027, 2, 19)
+    assert len(c["failed_must_meet"]) == 2  # OM1 and OM2 must meet the standard
+    assert c["late"]  # 30 business days from September 1 is October 14
+    page = flat(render_letter_html(c))
+    for text in ("Does not yet meet the standard", "Areas of deficiency", "People Management",
+                 "Operations Management", "Leadership &amp; Business", "Show interval-level forecast error.",
+                 "Base each operational recommendation on a documented gap.", "February 19, 2027",
+                 "60 business days", "attempt 2", "(must meet the standard)"):
+        assert text in page, text
+    assert "Customer Relationships</h3>" not in page  # no deficiency there
+
+
+def test_scores_are_left_out_where_the_program_does_not_disclose_them(tmp_path):
+    rubrics = tmp_path / "rubrics"
+    shutil.copytree(default_programs_path().parent, rubrics)
+    config = yaml.safe_load((rubrics / "programs.yaml").read_text())
+    config["defaults"]["disclose_scores"] = False
+    (rubrics / "programs.yaml").write_text(yaml.safe_dump(config))
+    from evalkit.demo import init_workspace
+    store = init_workspace(tmp_path / "ws", programs_path=rubrics / "programs.yaml")
+    sid = decide(store, "CCOM-3", deficient_levels(), FEEDBACK)
+    c = letter_content(store, sid, ISSUED)
+    page = render_letter_html(c)
+    assert not c["disclose_scores"]
+    assert "Your scores" not in page and f"{c['total']:g}%" not in page and "Rated" not in page
+    assert "Base each operational recommendation" in page  # feedback is always given
+    store.dispose()
+
+
+HOSTILE = {"first": "<script>alert('x')</script>", "last": "O'Brien & <b>Sons</b>",
+           "organisation": '<img src=x onerror="alert(1)">', "feedback": "Fix <i>this</i> & <script>that</script>."}
+
+
+def hostile_submission(store):
+    store.set_setting("letterhead", ["<b>Council</b> & Co", "Office <u>2</u>"])
+    store.set_setting("signatory", {"name": "Dr <em>Who</em>", "title": "A & B"})
+    return decide(store, "CCOM-9", {"PM1": 2}, {"PM1": HOSTILE["feedback"]}, first=HOSTILE["first"],
+                  last=HOSTILE["last"], organisation=HOSTILE["organisation"])
+
+
+def test_every_text_from_people_is_escaped(store):
+    sid = hostile_submission(store)
+    page = flat(render_letter_html(letter_content(store, sid, ISSUED)))
+    for raw in ("<script>", "<b>", "<img", "<i>", "<em>", "<u>"):
+        assert raw not in page, raw
+    for escaped in ("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "O&#39;Brien &amp; &lt;b&gt;Sons&lt;/b&gt;",
+                    "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;", "Fix &lt;i&gt;this&lt;/i&gt; &amp;",
+                    "&lt;b&gt;Council&lt;/b&gt; &amp; Co", "Dr &lt;em&gt;Who&lt;/em&gt;"):
+        assert escaped in page, escaped
+
+
+def test_undecided_submissions_are_refused_with_the_reason(demo_copy, capsys):
+    store = open_store(demo_copy)
+    by_state = {}
+    with store.read() as conn:
+        for sid, state, bench in conn.execute(sa.select(submissions.c.id, submissions.c.state,
+                                                        submissions.c.is_benchmark)):
+            by_state.setdefault("benchmark" if bench else state, sid)
+    for state, reason in (("received", r"not decided \(received\)"), ("scoring", r"not decided \(scoring\)"),
+                          ("adjudication", "awaits the adjudicator"), ("benchmark", "benchmark")):
+        with pytest.raises(workflow.WorkflowError, match=reason):
+            letter_content(store, by_state[state], dt.date.today())
+    with pytest.raises(workflow.WorkflowError, match="unknown submission"):
+        letter_content(store, 99999, dt.date.today())
+    decided = by_state["decided"]
+    with pytest.raises(workflow.WorkflowError, match="is in the future"):
+        letter_content(store, decided, dt.date.today() + dt.timedelta(days=1))
+    with pytest.raises(workflow.WorkflowError, match="before the decision"):
+        letter_content(store, decided, dt.date(2000, 1, 3))
+    store.dispose()
+
+    asked = [by_state[s] for s in ("received", "scoring", "adjudication")]
+    code = cli.main(["letters", "-w", str(demo_copy), "--only", *map(str, asked)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"submission {by_state['adjudication']}: refused: " in err and "adjudicator" in err
+    assert "3 refused" in err
+    assert not (demo_copy / "letters" / "manifest.json").exists() or all(
+        r["status"] == "refused" for r in json.loads((demo_copy / "letters" / "manifest.json").read_text())["letters"])
+    store = open_store(demo_copy)
+    assert all(workflow.submission(store, s)["state"] != "notified" for s in asked)
+    store.dispose()
+
+
+# --- the batch ---------------------------------------------------------------------------------------------
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def notified(store):
+    with store.read() as conn:
+        return {r["submission_id"]: dict(r) for r in conn.execute(sa.select(notifications)).mappings()}
+
+
+def test_batch_issues_each_letter_once_with_a_manifest_and_late_flags(demo_copy, capsys):
+    store = open_store(demo_copy)
+    waiting = [r for r in workflow.due_report(store) if r["state"] == "decided"]
+    assert len(waiting) >= 8
+    late_expected = {r["id"] for r in waiting if r["late"]}
+    assert late_expected and late_expected != {r["id"] for r in waiting}
+    seen = []
+    batch = letters.run_batch(demo_copy, jobs=2, progress=lambda done, total, row: seen.append((done, total)))
+    assert batch.ok and batch.count("issued") == len(waiting)
+    assert seen[-1] == (len(waiting), len(waiting))
+    # kernels were reused: two workers, each started one kernel
+    assert sum(k["kernel_starts"] for k in batch.kernel_stats) <= 2
+    assert sum(k["letters"] for k in batch.kernel_stats) == len(waiting)
+
+    out = demo_copy / "letters"
+    rows = json.loads((out / "manifest.json").read_text())["letters"]
+    with open(out / "manifest.csv", newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert [r["submission"] for r in rows] == sorted(r["id"] for r in waiting)
+    assert list(csv_rows[0]) == list(letters.MANIFEST_FIELDS)
+    records = notified(store)
+    for row, csv_row in zip(rows, csv_rows):
+        sid = row["submission"]
+        assert row["status"] == "issued" and row["error"] is None and row["seconds"] > 0
+        assert row["late"] == (sid in late_expected) and csv_row["late"] == ("yes" if row["late"] else "no")
+        assert row["result"] in ("pass", "deficient") and row["candidate"]
+        assert [Path(f["path"]).suffix for f in row["files"]] == [".ipynb", ".html"]
+        for f in row["files"]:
+            assert sha256(out / f["path"]) == f["sha256"]
+            assert (out / f["path"]).stat().st_mode & 0o077 == 0  # confidential: owner only
+        assert csv_row["sha256"].split(";") == [f["sha256"] for f in row["files"]]
+        recorded = json.loads(records[sid]["files"])
+        assert [(Path(f["path"]).name, f["sha256"]) for f in recorded] == [(f["path"], f["sha256"])
+                                                                           for f in row["files"]]
+        assert records[sid]["late"] == row["late"] and records[sid]["issued_on"] == dt.date.today()
+        assert workflow.submission(store, sid)["state"] == "notified"
+    # the executed notebook is the record: it holds the parameters and the letter's data
+    nb = nbformat.read(out / rows[0]["files"][0]["path"], as_version=4)
+    assert nb.metadata.papermill.parameters["submission_id"] == rows[0]["submission"]
+    assert letters._letter_output(nb)[0]["result"] == rows[0]["result"]
+    page = (out / rows[0]["files"][1]["path"]).read_text()
+    assert "show_letter" not in page and "In&nbsp;[" not in page and "<script" not in page
+    for loader in ("src=", "href=", "<link", "@import", "url("):  # nothing loaded from elsewhere
+        assert loader not in page, loader
+
+    # `evalkit status` lists the letters issued late
+    assert cli.main(["status", "-w", str(demo_copy)]) == 0
+    status = capsys.readouterr().out
+    assert f"letters issued late" in status
+    for sid in late_expected:
+        assert f"#{sid:<5} issued {dt.date.today()}" in status
+
+    # running again: nothing to do; asking for a notified one: skipped; --force re-issues, record kept
+    again = letters.run_batch(demo_copy, jobs=1)
+    assert again.rows == [] and again.ok
+    first = rows[0]["submission"]
+    skipped = letters.run_batch(demo_copy, only=[first])
+    assert [r["status"] for r in skipped.rows] == ["skipped"] and "--force" in skipped.rows[0]["error"]
+    before = notified(store)[first]
+    forced = letters.run_batch(demo_copy, only=[first], force=True, jobs=1)
+    assert [r["status"] for r in forced.rows] == ["reissued"]
+    assert notified(store)[first] == before
+    assert sha256(out / rows[0]["files"][1]["path"]) == rows[0]["files"][1]["sha256"]  # same letter
+    assert notification_log(store, [r["id"] for r in waiting]) == {r["id"]: 1 for r in waiting}
+    store.dispose()
+
+
+def notification_log(store, ids):
+    """How many times the audit log saw each submission's notification written."""
+    with store.read() as conn:
+        keys = conn.execute(sa.select(audit.c.entity_id).where(audit.c.entity == "notifications")).scalars()
+        counts = {}
+        for key in keys:
+            sid = json.loads(key)["submission_id"]
+            counts[sid] = counts.get(sid, 0) + 1
+    return {sid: counts.get(sid, 0) for sid in ids}
+
+
+def test_pdf_export_and_escaping_through_the_batch(store, workspace):
+    sid = hostile_submission(store)
+    passed = decide(store, "CCOM-10", {"PM1": 4}, first="Ana", last="Lima")
+    batch = letters.run_batch(workspace, pdf=True, jobs=1, issue_date=ISSUED)
+    assert batch.ok and batch.count("issued") == 2
+    from pypdf import PdfReader
+    by_sid = {r["submission"]: r for r in batch.rows}
+    pdf = batch.out / by_sid[sid]["files"][2]["path"]
+    assert pdf.suffix == ".pdf" and pdf.read_bytes().startswith(b"%PDF")
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
+    for expected in ("<script>alert('x')</script>", "O'Brien & <b>Sons</b>", "Does not yet meet the standard",
+                     "Fix <i>this</i> & <script>that</script>.", "How to resubmit", "Confidential",
+                     "held in strict confidence", "September 24, 2026"):
+        assert expected in text, expected
+    assert "show_letter" not in text and "from evalkit" not in text
+    html_page = (batch.out / by_sid[sid]["files"][1]["path"]).read_text()
+    assert "<script>" not in html_page and "&lt;script&gt;" in html_page
+    pass_text = " ".join(p.extract_text() for p in PdfReader(batch.out / by_sid[passed]["files"][2]["path"]).pages)
+    assert "Meets the standard" in pass_text and "Ana Lima" in pass_text and "resubmit" not in pass_text
+    assert not any(r["late"] for r in batch.rows)  # received September 1: due October 14
+
+
+def test_a_failing_letter_is_reported_and_the_others_go_on(demo_copy, capsys):
+    store = open_store(demo_copy)
+    waiting = [r["id"] for r in workflow.due_report(store) if r["state"] == "decided"]
+    broken = waiting[len(waiting) // 2]
+    with store.transaction("test") as tx:  # bad data: a decision that lost its resolved scores
+        tx.execute(sa.delete(resolved_scores).where(resolved_scores.c.submission_id == broken,
+                                                    resolved_scores.c.criterion_id.in_(["PM1", "OM1"])))
+    assert cli.main(["letters", "-w", str(demo_copy), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"submission {broken}: failed: WorkflowError: submission {broken}: the decision has no resolved " \
+           "level for PM1, OM1" in err
+    rows = {r["submission"]: r for r in json.loads((demo_copy / "letters" / "manifest.json").read_text())["letters"]}
+    assert rows[broken]["status"] == "failed" and rows[broken]["files"] == []
+    assert all(rows[s]["status"] == "issued" for s in waiting if s != broken)
+    assert workflow.submission(store, broken)["state"] == "decided"  # not notified
+    failed_nb = nbformat.read(next((demo_copy / "letters" / "failed").glob(f"{broken:05d}_*.ipynb")), 4)
+    assert any(o.get("output_type") == "error" for c in failed_nb.cells for o in c.get("outputs", []))
+    assert not list((demo_copy / "letters").glob(f"{broken:05d}_*"))
+    store.dispose()
+
+
+PROBE = '''\
+import builtins, json, os, sys, threading, time
+import evalkit.workflow
+from IPython import get_ipython
+
+_ip = get_ipython()
+_leaks = [name for name, leaked in [
+    ("variable", "marker" in globals()),
+    ("import", "leaky_module" in sys.modules),
+    ("monkeypatch", hasattr(json, "leaked_by")),
+    ("builtins", hasattr(builtins, "leaked_by")),
+    ("event callback", any(getattr(f, "__name__", "") == "leaky_callback"
+                           for f in _ip.events.callbacks["post_run_cell"])),
+    ("display formatter", dict in _ip.display_formatter.formatters["text/html"].type_printers),
+    ("environment", "EVALKIT_LEAK" in os.environ),
+    ("working directory", os.getcwd() == "/"),
+    ("evalkit state", hasattr(evalkit.workflow, "leaked_by")),
+] if leaked]
+assert not _leaks, f"leaked from an earlier letter: {_leaks}"
+marker = submission_id
+action = ACTIONS.get(submission_id)
+if action == "import":
+    import leaky_module
+elif action == "display":
+    def leaky_callback(result):
+        print("LEAKED OUTPUT")
+    _ip.events.register("post_run_cell", leaky_callback)
+    _ip.display_formatter.formatters["text/html"].for_type(dict, lambda d: "<b>LEAKED</b>")
+elif action == "environment":
+    os.environ["EVALKIT_LEAK"] = "1"
+elif action == "cwd":
+    os.chdir("/")
+elif action == "evalkit":
+    evalkit.workflow.leaked_by = submission_id
+elif action == "thread":
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+elif action == "die":
+    os._exit(1)
+'''
+
+
+def test_nothing_leaks_from_one_letter_into_the_next_on_a_reused_kernel(demo_copy, tmp_path, monkeypatch):
+    store = open_store(demo_copy)
+    waiting = sorted(r["id"] for r in workflow.due_report(store) if r["state"] == "decided")
+    actions = ["variable", "evalkit", "import", "display", "environment", "cwd", "thread", "die"]
+    plan = dict(zip(waiting, actions))
+    (tmp_path / "leaky_module.py").write_text("import builtins, json\njson.leaked_by = builtins.leaked_by = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    template = nbformat.read(letters.TEMPLATE, as_version=4)
+    probe = nbformat.v4.new_code_cell(f"ACTIONS = {plan!r}\n" + PROBE)
+    template.cells.insert(2, probe)
+    nbformat.write(template, tmp_path / "probe.ipynb")
+
+    batch = letters.run_batch(demo_copy, jobs=1, template=tmp_path / "probe.ipynb")
+    status = {r["submission"]: r for r in batch.rows}
+    died = waiting[actions.index("die")]
+    assert status[died]["status"] == "failed" and "DeadKernelError" in status[died]["error"]
+    assert all(status[s]["status"] == "issued" for s in waiting if s != died), \
+        {s: r["error"] for s, r in status.items() if r["error"]}
+    (stats,) = batch.kernel_stats
+    reasons = stats["retirements"]
+    # what the letters changed was found, and their kernels replaced; the others kept theirs
+    assert len(reasons) == 6 and stats["kernel_starts"] == 7 and stats["letters"] == len(waiting)
+    for expected in ("imported leaky_module", "IPython events", "display formatters", "environment",
+                     "working directory", "threads", "the kernel died"):
+        assert any(expected in r for r in reasons), (expected, reasons)
+    for sid in waiting:
+        if sid != died:
+            nb = nbformat.read(demo_copy / "letters" / f"{sid:05d}_{status[sid]['candidate_id']}.ipynb", 4)
+            if sid > waiting[actions.index("display")]:
+                assert "LEAKED" not in json.dumps([c.get("outputs") for c in nb.cells])
+            # every letter's cells are numbered as on a new kernel
+            assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+    store.dispose()
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_batch_killed_mid_way_and_run_again_issues_every_letter_exactly_once(demo_copy):
+    store = open_store(demo_copy)
+    waiting = sorted(r["id"] for r in workflow.due_report(store) if r["state"] == "decided")
+
+    def issued():
+        with store.read() as conn:
+            return set(conn.execute(sa.select(notifications.c.submission_id)
+                                    .where(notifications.c.submission_id.in_(waiting))).scalars())
+
+    batch = subprocess.Popen([sys.executable, "-m", "evalkit.cli", "letters", "-w", str(demo_copy), "--jobs", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(issued()) < 2 and batch.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    helpers = _descendants(batch.pid)
+    batch.send_signal(signal.SIGKILL)
+    batch.wait()
+    before = issued()
+    assert 2 <= len(before) < len(waiting), "the batch was not killed half-way"
+    deadline = time.monotonic() + 20  # its workers and kernels notice and exit
+    while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in helpers if _alive(p)], "processes of the killed batch are still running"
+
+    again = letters.run_batch(demo_copy, jobs=2)
+    assert again.ok and {r["submission"] for r in again.rows} == set(waiting) - before
+    assert issued() == set(waiting)
+    assert notification_log(store, waiting) == {sid: 1 for sid in waiting}
+    out = demo_copy / "letters"
+    rows = json.loads((out / "manifest.json").read_text())["letters"]
+    assert sorted(r["submission"] for r in rows) == waiting
+    records = notified(store)
+    for row in rows:
+        assert row["status"] == "issued" and row["files"]
+        recorded = [(Path(f["path"]).name, f["sha256"]) for f in json.loads(records[row["submission"]]["files"])]
+        assert recorded == [(f["path"], f["sha256"]) for f in row["files"]]
+        for f in row["files"]:
+            assert sha256(out / f["path"]) == f["sha256"]
+    letters_on_disk = sorted(p.name for p in out.iterdir() if p.suffix in (".ipynb", ".html"))
+    assert len(letters_on_disk) == 2 * len(waiting)  # one notebook and one page per letter, nothing else
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+    store.dispose()
