@@ -64,7 +64,9 @@ def init_workspace(target, settings: dict | None = None, programs_path=None) -> 
 
 def _work_product(rng: random.Random, program: str, org: str, quality: float) -> str:
     """A plausible improvement plan; weaker plans leave sections thin, as weak submissions do."""
-    lines = [f"# {'Operational Improvement Plan' if program != 'ICMI-PA' else 'Performance Optimization Plan'}",
+    title = {"CCOM": "Operational Improvement Plan", "CCSL": "Strategic Improvement Plan",
+             "ICMI-PA": "Performance Optimization Plan"}[program]
+    lines = [f"# {title}",
              # No candidate name: every program hides the candidate from raters, and the document is shown to them.
              "", f"**Organisation:** {org}  ", f"**Program:** {program}", "",
              "## 1. Current state", ""]
