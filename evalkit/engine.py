@@ -3,27 +3,34 @@
 Starting a kernel costs about 0.6 s and re-importing the letter's libraries as much again, so papermill's default
 engine spends most of a letter's time on kernel start-up. :class:`WarmKernelEngine` (registered as the papermill
 engine ``evalkit_warm``) runs every notebook of a process on one long-lived kernel, with one client, so no file
-descriptor or thread is leaked per notebook (papermill's ``km=`` argument leaks a client per call).
+descriptor or thread is leaked per notebook (papermill's ``km=`` argument leaks a client per call). Kernels talk
+over IPC sockets in a private folder (no TCP port to race for when several workers start at once), keep no
+history database and no output cache.
 
 Reusing a kernel must not let one candidate's letter see anything of the previous one. After every notebook the
 kernel is reset and checked:
 
-* the user namespace, output history and execution counter are cleared (``InteractiveShell.reset``);
+* the user namespace, ``In``/``Out`` and the execution counter are cleared (``InteractiveShell.reset``): the next
+  notebook's cells are numbered from 1 as on a new kernel;
 * every module of the packages in ``fresh_packages`` (``evalkit``) is dropped from ``sys.modules``, so the next
-  notebook imports them anew: caches and other module state of evalkit cannot carry over;
-* the kernel's process state is fingerprinted and compared with the fingerprint taken when the kernel was warmed
-  up: the set of imported modules, the global names of every module (a monkey-patch rebinds one), builtins,
-  threads, working directory, environment, ``sys.path`` and import hooks, warning filters, standard streams and
-  hooks, IPython event callbacks, input/AST transformers, display formatters and magics.
+  notebook imports them anew: caches and any other module state of evalkit cannot carry over (their compiled code
+  is kept, being immutable, so the re-import costs a few milliseconds);
+* the kernel's process state is fingerprinted and compared with the fingerprint taken after the warm-up: the set
+  of imported modules, the global names of every module (a monkey-patched function or a set flag rebinds one),
+  builtins, threads, working directory, environment, ``sys.path`` and import hooks, warning filters, standard
+  streams and hooks, IPython event callbacks, input/AST transformers, display formatters and magics.
 
 Any difference (the notebook imported something new, started a thread, registered a formatter...), a failed cell,
-a timeout or a dead kernel retires the kernel: the next notebook gets a new process. The check costs a few
-milliseconds; a restart costs what papermill's default engine pays for every notebook.
+a timeout or a dead kernel retires the kernel: the next notebook gets a new process. The check costs about
+10 ms; a restart costs what papermill's default engine pays for every notebook. Not detected: changes made in
+place inside objects of libraries imported before the baseline (an attribute of a class, an entry of a library's
+internal dict); the letter template does not do that, and a template that imports anything new gets a new
+kernel after it.
 
 Use::
 
     papermill.execute_notebook(src, dst, parameters, engine_name="evalkit_warm",
-                               warm_kernel=WarmKernel(preload=["evalkit.letters"]))
+                               warm_kernel=WarmKernel(preload=["evalkit.letter_content"]))
 
 Without ``warm_kernel`` the engine uses one kernel per process (created on first use, shut down at exit).
 """
@@ -110,14 +117,39 @@ def _clear():
     gc.collect(1)  # the young objects of the last notebook; a full collection would cost ~40 ms
 
 
-def warm_up(preload, fresh, ignored):
-    # Import what every notebook needs, then take the baseline that later resets are compared with.
-    global _baseline, _fresh, _ignored
+def _cache_fresh_code():
+    # The fresh packages are imported again by every notebook. Their compiled code objects are immutable, so they
+    # are kept (by file, modification time and size) and only the module bodies run again: without bytecode files
+    # (PYTHONDONTWRITEBYTECODE) every import would compile the sources anew.
+    from importlib.machinery import SourceFileLoader
+    original = SourceFileLoader.get_code
+    cache = {}
+
+    def get_code(self, fullname):
+        if not _is_fresh(fullname):
+            return original(self, fullname)
+        stat = os.stat(self.path)
+        key = (self.path, stat.st_mtime_ns, stat.st_size)
+        if key not in cache:
+            cache[key] = original(self, fullname)
+        return cache[key]
+
+    SourceFileLoader.get_code = get_code
+
+
+def configure(fresh, ignored):
+    global _fresh, _ignored
     _fresh = tuple(fresh)
     _ignored = {}
     for name in ignored:
         module, _, attribute = name.rpartition(".")
         _ignored.setdefault(module, {"__warningregistry__"}).add(attribute)
+    _cache_fresh_code()
+
+
+def warm_up(preload):
+    # Import what every notebook needs, then take the baseline that later resets are compared with.
+    global _baseline
     import importlib
     for name in preload:
         importlib.import_module(name)
@@ -191,6 +223,7 @@ class WarmKernel:
         self.kc = None
         self._socket_dir: str | None = None
         self.retire_reason: str | None = None
+        self._ready = False
         #: Counters for reports and benchmarks: kernels started, notebooks run, why kernels were retired.
         self.starts = 0
         self.runs = 0
@@ -198,12 +231,20 @@ class WarmKernel:
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
+    def launch(self) -> None:
+        """Start a kernel process (if none is usable) without waiting for it: the caller can do other work while
+        it boots. :meth:`ensure_ready` waits for it."""
+        run_sync(self._launch)()
+
     def ensure_ready(self) -> None:
         """Start (or replace a retired) kernel, warmed up and with its baseline taken."""
         run_sync(self._ensure_ready)()
 
-    async def _ensure_ready(self) -> None:
-        if self.km is not None and self.retire_reason is None and await self.km.is_alive():
+    def _usable(self) -> bool:
+        return self.km is not None and self.retire_reason is None
+
+    async def _launch(self) -> None:
+        if self._usable():
             return
         await self._shutdown()
         # IPC sockets in a private folder: no TCP port to race for when several workers start kernels at once,
@@ -217,7 +258,14 @@ class WarmKernel:
                                                     "--InteractiveShell.cache_size=0"])
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.retire_reason = "starting"
+        self.retire_reason = None
+        self._ready = False
+
+    async def _ensure_ready(self) -> None:
+        if self._usable() and self._ready and await self.km.is_alive():
+            return
+        if not (self._usable() and await self.km.is_alive()):
+            await self._launch()
         try:
             await self.kc.wait_for_ready(timeout=self.startup_timeout)
         except RuntimeError as exc:
@@ -226,12 +274,16 @@ class WarmKernel:
         self.kc.allow_stdin = False
         self.starts += 1
         setup = (f"import sys as _s, types as _t\n_m = _t.ModuleType({_SIDE_MODULE!r})\n"
-                 f"exec({_KERNEL_SIDE!r}, _m.__dict__)\n_s.modules[{_SIDE_MODULE!r}] = _m\ndel _s, _t, _m\n"
+                 f"exec({_KERNEL_SIDE!r}, _m.__dict__)\n_s.modules[{_SIDE_MODULE!r}] = _m\n"
+                 f"_m.configure({self.fresh_packages!r}, {self.ignore_globals!r})\ndel _s, _t, _m\n"
                  f"{self.warm_up_code}\n")
         # The baseline is taken the way every reset is run: as a user expression, outside any cell.
-        await self._evaluate(setup, f"__import__({_SIDE_MODULE!r}).warm_up({self.preload!r}, "
-                                    f"{self.fresh_packages!r}, {self.ignore_globals!r})", "warm-up")
-        self.retire_reason = None
+        try:
+            await self._evaluate(setup, f"__import__({_SIDE_MODULE!r}).warm_up({self.preload!r})", "warm-up")
+        except KernelResetError:
+            self.retire("the warm-up failed")
+            raise
+        self._ready = True
 
     def after_notebook(self, failed: bool) -> list[str]:
         """Reset the kernel after a notebook; returns why it was retired (empty: it is clean and reusable)."""
@@ -266,6 +318,7 @@ class WarmKernel:
         if self._socket_dir:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
         self.km = self.kc = self._socket_dir = None
+        self._ready = False
 
     def __enter__(self) -> "WarmKernel":
         return self

@@ -217,19 +217,20 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
 
 
 LETTER_CSS = """
-.evalkit-letter { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 10.5pt; line-height: 1.45;
+.evalkit-letter { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 10pt; line-height: 1.38;
   color: #1a1a1a; max-width: 44em; }
-.evalkit-letter .letterhead { border-bottom: 2px solid #1f3a5f; padding-bottom: 0.5em; margin-bottom: 1.6em; }
+.evalkit-letter .letterhead { border-bottom: 2px solid #1f3a5f; padding-bottom: 0.5em; margin-bottom: 1.3em; }
 .evalkit-letter .letterhead .org { font-size: 15pt; font-weight: bold; color: #1f3a5f; }
 .evalkit-letter .letterhead .line { color: #44546a; }
-.evalkit-letter .meta { display: flex; justify-content: space-between; margin-bottom: 1.4em; }
+.evalkit-letter .meta { display: flex; justify-content: space-between; margin-bottom: 1.2em; }
 .evalkit-letter .address div, .evalkit-letter .date div { margin: 0; }
 .evalkit-letter .date { text-align: right; }
 .evalkit-letter h1 { font-size: 12pt; margin: 0 0 0.8em; color: #1f3a5f; }
-.evalkit-letter h2 { font-size: 11pt; margin: 1.3em 0 0.4em; color: #1f3a5f; border-bottom: 1px solid #c9d3e0; }
+.evalkit-letter h2 { font-size: 11pt; margin: 1.1em 0 0.4em; color: #1f3a5f; border-bottom: 1px solid #c9d3e0; }
 .evalkit-letter h3 { font-size: 10.5pt; margin: 0.9em 0 0.2em; }
+.evalkit-letter h1, .evalkit-letter h2, .evalkit-letter h3 { break-after: avoid; page-break-after: avoid; }
 .evalkit-letter table { border-collapse: collapse; margin: 0.4em 0 0.8em; }
-.evalkit-letter th, .evalkit-letter td { text-align: left; padding: 0.15em 1.2em 0.15em 0; vertical-align: top; }
+.evalkit-letter th, .evalkit-letter td { text-align: left; padding: 0.05em 1.2em 0.05em 0; vertical-align: top; }
 .evalkit-letter td.num, .evalkit-letter th.num { text-align: right; padding-right: 0.4em; }
 .evalkit-letter table.facts th { font-weight: normal; color: #44546a; }
 .evalkit-letter table.scores { border-top: 1px solid #c9d3e0; border-bottom: 1px solid #c9d3e0; }
@@ -239,9 +240,11 @@ LETTER_CSS = """
 .evalkit-letter .criterion { margin: 0.3em 0 0.9em; page-break-inside: avoid; }
 .evalkit-letter .criterion .rating { color: #44546a; font-style: italic; }
 .evalkit-letter .criterion p { margin: 0.25em 0 0.25em 1em; }
-.evalkit-letter .signature { margin-top: 2em; }
-.evalkit-letter .signature .name { margin-top: 2.2em; font-weight: bold; }
-.evalkit-letter .confidential { margin-top: 2.2em; border-top: 1px solid #c9d3e0; padding-top: 0.5em; font-size: 8.5pt;
+.evalkit-letter p { margin: 0 0 0.65em; }
+.evalkit-letter .closing { break-inside: avoid; page-break-inside: avoid; margin-top: 1em; }
+.evalkit-letter .signature { margin-top: 1.2em; }
+.evalkit-letter .signature .name { margin-top: 1.8em; font-weight: bold; }
+.evalkit-letter .confidential { margin-top: 1.2em; border-top: 1px solid #c9d3e0; padding-top: 0.5em; font-size: 8.5pt;
   color: #44546a; }
 """
 
@@ -263,9 +266,8 @@ _TEMPLATE = """\
   </div>
   <div class="date"><div>{{ long_date(c.issue_date) }}</div><div>Candidate ID {{ c.candidate.external_id }}</div></div>
 </div>
-<h1>Result of your {{ c.program.work_product }}: {{ c.program.name }} ({{ c.program.id }})</h1>
+<h1>Result of your {{ c.program.work_product }}</h1>
 <table class="facts">
-  <tr><th>Candidate</th><td>{{ c.candidate.name }}</td></tr>
   <tr><th>Designation</th><td>{{ c.program.name }} ({{ c.program.id }})</td></tr>
   <tr><th>Attempt</th><td>{{ c.attempt }}{% if c.attempt > 1 %} (resubmission){% endif %}</td></tr>
   <tr><th>Received</th><td>{{ long_date(c.received_on) }}</td></tr>
@@ -328,6 +330,7 @@ business days from the date of this letter). Please quote your candidate ID {{ c
 Your resubmission will be evaluated as attempt {{ c.attempt + 1 }}, and you will be notified of its result no later
 than 30 business days after we receive it.</p>
 {%- endif %}
+<div class="closing">
 <p>If you have any questions about this result, please contact {{ c.contact or c.organisation }}.</p>
 <div class="signature">
   <div>Sincerely,</div>
@@ -338,6 +341,7 @@ than 30 business days after we receive it.</p>
 {%- if c.confidentiality %}
 <div class="confidential">{{ c.confidentiality }}</div>
 {%- endif %}
+</div>
 </div>
 """
 

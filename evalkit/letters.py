@@ -34,6 +34,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -165,11 +166,12 @@ def _row(sid: int, row: dict | None = None, **values) -> dict:
 # --- export ------------------------------------------------------------------------------------------------
 
 _PAGE_CSS = """
-@page { size: Letter; margin: 18mm 20mm 20mm;
+@page { size: Letter; margin: 16mm 20mm 18mm;
   @top-right { content: "Confidential"; font: 8pt "Liberation Sans", Arial, sans-serif; color: #44546a; }
   @bottom-center { content: "Page " counter(page) " of " counter(pages); font: 8pt "Liberation Sans", Arial,
     sans-serif; color: #44546a; } }
 body { margin: 0; background: #fff; }
+body .evalkit-letter { max-width: none; }  /* the page sets the measure */
 @media screen { body { margin: 2em auto; max-width: 48em; padding: 0 1.5em; } }
 """
 
@@ -282,18 +284,23 @@ def _watch_parent(parent: int) -> None:
 
 
 def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int) -> None:
-    import nbformat
-    import papermill  # noqa: F401  (imported here, once per worker)
+    from multiprocessing.util import Finalize
 
     from .engine import WarmKernel
 
-    from multiprocessing.util import Finalize
-
     os.umask(0o077)  # letters are confidential: owner-only files
+    # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the one it is on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    warm_up = (f"from evalkit.letter_content import warm_up as _w\n_w({workspace!r})\ndel _w")
+    warm_up = f"from evalkit.letter_content import warm_up as _w\n_w({workspace!r})\ndel _w"
     kernel = WarmKernel(preload=["evalkit.letter_content", "IPython.display"], warm_up_code=warm_up)
     Finalize(kernel, kernel.shutdown, exitpriority=10)  # worker processes skip atexit handlers
+    kernel.launch()  # the kernel boots while this process imports papermill and nbconvert
+
+    import nbconvert.exporters  # noqa: F401
+    import nbformat
+    import papermill  # noqa: F401
+
     _worker.update(template=nbformat.read(template, as_version=4), workspace=workspace, out=Path(out), pdf=pdf,
                    kernel=kernel)
 
@@ -512,10 +519,15 @@ def _finish(store: Store, job: LetterJob, produced: dict, out: Path, actor: str)
     if row["status"] != "done":
         return row
     if job.reissue:
+        # The letter page is compared; the notebook (timings) and the PDF (creation time) differ by nature.
         recorded = {Path(f["path"]).name: f.get("sha256") for f in job.recorded_files}
-        same = bool(recorded) and all(recorded.get(f["path"]) == f["sha256"] for f in row["files"])
-        row.update(status="reissued", late=job.issue_date > job.due_on,
-                   error=None if same else "the re-issued files differ from those recorded at the first issue")
+        page = next(f for f in row["files"] if f["path"].endswith(".html"))
+        note = None
+        if page["path"] not in recorded:
+            note = "no letter page was recorded when it was first issued"
+        elif recorded[page["path"]] != page["sha256"]:
+            note = "the re-issued letter differs from the one recorded when it was first issued"
+        row.update(status="reissued", late=job.issue_date > job.due_on, error=note)
         return row
     files = [{"path": str((out / f["path"]).resolve()), "sha256": f["sha256"]} for f in row["files"]]
     try:

@@ -4,7 +4,6 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -241,7 +240,7 @@ def test_batch_issues_each_letter_once_with_a_manifest_and_late_flags(demo_copy,
     # `evalkit status` lists the letters issued late
     assert cli.main(["status", "-w", str(demo_copy)]) == 0
     status = capsys.readouterr().out
-    assert f"letters issued late" in status
+    assert "letters issued late" in status
     for sid in late_expected:
         assert f"#{sid:<5} issued {dt.date.today()}" in status
 
@@ -253,7 +252,7 @@ def test_batch_issues_each_letter_once_with_a_manifest_and_late_flags(demo_copy,
     assert [r["status"] for r in skipped.rows] == ["skipped"] and "--force" in skipped.rows[0]["error"]
     before = notified(store)[first]
     forced = letters.run_batch(demo_copy, only=[first], force=True, jobs=1)
-    assert [r["status"] for r in forced.rows] == ["reissued"]
+    assert [(r["status"], r["error"]) for r in forced.rows] == [("reissued", None)]  # the same letter again
     assert notified(store)[first] == before
     assert sha256(out / rows[0]["files"][1]["path"]) == rows[0]["files"][1]["sha256"]  # same letter
     assert notification_log(store, [r["id"] for r in waiting]) == {r["id"]: 1 for r in waiting}
@@ -456,4 +455,35 @@ def test_a_batch_killed_mid_way_and_run_again_issues_every_letter_exactly_once(d
     letters_on_disk = sorted(p.name for p in out.iterdir() if p.suffix in (".ipynb", ".html"))
     assert len(letters_on_disk) == 2 * len(waiting)  # one notebook and one page per letter, nothing else
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
+    store.dispose()
+
+
+def test_admin_view_shows_pipeline_and_due_dates_previews_and_issues_letters(demo_copy):
+    from evalkit.widgets.admin import AdminApp
+
+    store = open_store(demo_copy)
+    app = AdminApp(demo_copy, jobs=1)
+    counts = workflow.pipeline_counts(store)
+    for state in workflow.STATES:
+        assert f">{state}<" in app.pipeline.value
+    assert f'<td class="num">{sum(sum(v.values()) for v in counts.values())}</td></tr></table>' in app.pipeline.value
+    due = [r for r in workflow.due_report(store) if r["late"] or r["due_this_week"]]
+    assert app.due.value.count("<tr class=\"ek-late\">") == sum(r["late"] for r in due) > 0
+    assert all(f"#{r['id']}<" in app.due.value for r in due)
+    waiting = [r["id"] for r in workflow.due_report(store) if r["state"] == "decided"]
+    assert [value for _, value in app.choice.options] == sorted(waiting)
+    first = workflow.submission(store, app.choice.value)
+    assert 'class="evalkit-letter"' in app.preview.value and first["last_name"] in app.preview.value
+
+    by_program = {}
+    for sid in waiting:
+        by_program.setdefault(workflow.submission(store, sid)["program_id"], []).append(sid)
+    program, chosen = min(by_program.items(), key=lambda kv: len(kv[1]))
+    app.program.value, app.pdf.value = program, False
+    app.run_button.click()
+    assert "letter(s) issued" in app.result.value and "ek-msg-ok" in app.result.value
+    assert app.progress.value == app.progress.max == len(chosen)
+    assert all(workflow.submission(store, sid)["state"] == "notified" for sid in chosen)
+    assert app.run_button.description == f"Issue {len(waiting) - len(chosen)} letter(s)"
+    app.close()
     store.dispose()

@@ -191,7 +191,9 @@ def lab(start_server, tmp_path_factory) -> Server:
     return start_server("lab", root)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it keeps an asyncio loop marked as running on the
+# main thread, which would confuse every later test that uses asyncio (the autosave timer's tests).
+@pytest.fixture(scope="module")
 def chromium():
     executable = shutil.which("chromium")
     if executable is None:
