@@ -13,6 +13,7 @@ from typing import Iterable
 import numpy as np
 
 __all__ = [
+    "as_date",
     "us_federal_holidays",
     "HolidayCalendar",
     "is_business_day",
@@ -82,7 +83,7 @@ class HolidayCalendar:
     """
 
     def __init__(self, extra: Iterable[Date] = (), federal: bool = True):
-        self.extra = frozenset(_as_date(d, "holiday") for d in extra)
+        self.extra = frozenset(as_date(d, "holiday") for d in extra)
         self.federal = federal
 
     def __contains__(self, day: Date) -> bool:
@@ -112,17 +113,24 @@ def _calendar(holidays) -> HolidayCalendar:
     return HolidayCalendar(extra=holidays, federal=False)
 
 
-def _as_date(value, what: str = "date") -> Date:
+def as_date(value, what: str = "date", error: type[Exception] = ValueError) -> Date:
+    """A date from a date, a datetime or an ISO ``YYYY-MM-DD`` string; anything else raises ``error`` naming it.
+
+    Examples
+    --------
+    >>> as_date("2026-11-26")
+    datetime.date(2026, 11, 26)
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
+    raise error(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
 
 
 def is_business_day(day, holidays=None) -> bool:
@@ -131,13 +139,13 @@ def is_business_day(day, holidays=None) -> bool:
     ``holidays``: None for the US federal calendar, a :class:`HolidayCalendar`, or an iterable of dates
     (then only those dates are holidays).
     """
-    day = _as_date(day)
+    day = as_date(day)
     return day.weekday() < 5 and day not in _calendar(holidays)
 
 
 def next_business_day(day, holidays=None) -> Date:
     """The day itself if it is a business day, else the first business day after it."""
-    day = _as_date(day)
+    day = as_date(day)
     cal = _calendar(holidays)
     while day.weekday() >= 5 or day in cal:
         day += dt.timedelta(days=1)
@@ -185,7 +193,7 @@ def business_days_between(start, end, holidays=None) -> int:
     >>> business_days_between(dt.date(2026, 11, 20), dt.date(2026, 11, 30))  # Thanksgiving in between
     5
     """
-    start, end = _as_date(start), _as_date(end)
+    start, end = as_date(start), as_date(end)
     if end < start:
         return -business_days_between(end, start, holidays)
     cal = _calendar(holidays)

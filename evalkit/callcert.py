@@ -52,7 +52,7 @@ import jinja2
 import sqlalchemy as sa
 
 from . import scoring, workflow
-from .calendar import add_business_days, business_days_between, is_business_day, next_business_day
+from .calendar import add_business_days, as_date, business_days_between, is_business_day, next_business_day
 from .programs import default_programs_path
 from .rubric import Rubric, load_rubric
 from .store import Store, cc_actions, cc_agents, cc_calls, cc_notes
@@ -217,14 +217,7 @@ def scorecard_filename(last: str, first: str, pass_rate: float) -> str:
 
 
 def _date(value, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise CallCertError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
+    return as_date(value, what, CallCertError)
 
 
 def _not_future(day: dt.date, what: str) -> dt.date:

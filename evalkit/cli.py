@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from . import workflow
+from .calendar import as_date
 from .programs import ProgramError
 from .rubric import RubricError, validate_files
 from .scoring import ScoringError
@@ -47,12 +48,7 @@ def store_from(args):
 
 def parse_date(value: str | None, what: str) -> dt.date:
     """A YYYY-MM-DD option, or today when not given."""
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
+    return dt.date.today() if value is None else as_date(value, what, CommandError)
 
 
 def actor() -> str:

@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 import sqlalchemy as sa
 
 from . import scoring
-from .calendar import business_days_between
+from .calendar import as_date, business_days_between
 from .programs import Program, load_programs
 from .rubric import Rubric, load_rubric, parse_rubric
 from .store import (Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions,
@@ -209,14 +209,7 @@ def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "",
 
 
 def _as_date(value, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise WorkflowError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
+    return as_date(value, what, WorkflowError)
 
 
 def receive_submission(store: Store, candidate: str, program_id: str, received_on, manager_signoff: bool,
