@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -247,11 +248,12 @@ class WarmKernel:
         if self._usable():
             return
         await self._shutdown()
-        # IPC sockets in a private folder: no TCP port to race for when several workers start kernels at once,
-        # and nothing reachable from other users.
+        # IPC sockets and the connection file (with its key) in a private folder: no TCP port to race for when
+        # several workers start kernels at once, nothing reachable from other users, one folder to remove.
         self._socket_dir = tempfile.mkdtemp(prefix="evalkit-kernel-")
         self.km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython(), transport="ipc",
-                                     ip=os.path.join(self._socket_dir, "kernel"))
+                                     ip=os.path.join(self._socket_dir, "kernel"),
+                                     connection_file=os.path.join(self._socket_dir, "connection.json"))
         # No history database (letters' code and parameters are not kept in ~/.ipython) and no output cache
         # (``Out``, ``_``): the kernel holds nothing of a notebook once its namespace is cleared.
         await self.km.start_kernel(extra_arguments=["--HistoryManager.enabled=False",
@@ -305,6 +307,16 @@ class WarmKernel:
 
     def shutdown(self) -> None:
         run_sync(self._shutdown)()
+
+    def kill_now(self) -> None:
+        """Kill the kernel process and remove its sockets at once, without messaging: safe from any thread (the
+        last act of a worker whose batch was killed)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
+        if self._socket_dir:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     async def _shutdown(self) -> None:
         if self.kc is not None:

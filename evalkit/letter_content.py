@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from markupsafe import Markup
 
 from . import workflow
-from .calendar import add_business_days
+from .calendar import add_business_days, as_date
 from .store import Store, candidates, open_store, submissions
 
-__all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusal", "warm_up", "LETTER_CSS", "long_date",
-           "CONTENT_MIMETYPE"]
+__all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusal", "warm_up", "long_date",
+           "LETTER_CSS", "CONTENT_MIMETYPE"]
 
 #: States in which a letter can be produced: decided (first issue) and notified (a re-issued copy).
 LETTER_STATES = ("decided", "notified")
@@ -37,17 +37,6 @@ def long_date(day: dt.date) -> str:
     'March 2, 2026'
     """
     return f"{day:%B} {day.day}, {day.year}"
-
-
-def _as_date(value, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise workflow.WorkflowError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
 def letter_refusal(store: Store, submission_id: int) -> str | None:
@@ -140,12 +129,12 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     refusal = letter_refusal(store, submission_id)
     if refusal:
         raise workflow.WorkflowError(refusal)
-    issue_date = _as_date(issue_date, "issue date")
+    issue_date = as_date(issue_date, "issue date", workflow.WorkflowError)
     sub = workflow.submission(store, submission_id)
     result = workflow.decided_result(store, submission_id)
     if result is None:
         raise workflow.WorkflowError(f"submission {submission_id} is {sub['state']} but has no decision recorded")
-    decided_on = _as_date(result["decided_on"], "decision date")
+    decided_on = as_date(result["decided_on"], "decision date")
     if issue_date < decided_on:
         raise workflow.WorkflowError(f"issue date {issue_date} is before the decision of submission "
                                      f"{submission_id} on {decided_on}")
@@ -181,7 +170,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     signatory = store.get_setting("signatory") or {}
     if isinstance(signatory, str):
         signatory = {"name": signatory, "title": ""}
-    due_on = _as_date(sub["due_on"], "notification deadline")
+    due_on = as_date(sub["due_on"], "notification deadline")
     passed = outcome.passed
     return {
         "organisation": store.get_setting("organisation") or "",
@@ -196,7 +185,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
                     "work_product": prog.work_product.name if prog.work_product else "work product"},
         "submission": submission_id,
         "attempt": sub["attempt"],
-        "received_on": _as_date(sub["received_on"], "received date"),
+        "received_on": as_date(sub["received_on"], "received date"),
         "decided_on": decided_on,
         "issue_date": issue_date,
         "due_on": due_on,

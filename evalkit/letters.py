@@ -45,6 +45,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 
 from . import workflow
+from .calendar import as_date
 from .letter_content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
 from .store import Store, candidates, notifications, open_store, submissions
 
@@ -82,15 +83,6 @@ def _stem(submission_id: int, external_id: str) -> str:
     return f"{submission_id:05d}_" + (re.sub(r"[^A-Za-z0-9._-]+", "-", external_id).strip("-.") or "candidate")
 
 
-def _as_date(value, what: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not a date (expected YYYY-MM-DD)") from None
-
-
 def plan_batch(store: Store, issue_date=None, program: str | None = None, only: Iterable[int] | None = None,
                force: bool = False) -> tuple[list[LetterJob], list[dict]]:
     """Which letters to produce, and which requested submissions are refused or skipped (with the reason).
@@ -105,7 +97,7 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
     not_done : list of dict
         Manifest rows with status ``refused`` or ``skipped`` and the reason in ``error``.
     """
-    issue_date = _as_date(issue_date or dt.date.today(), "issue date")
+    issue_date = as_date(issue_date or dt.date.today(), "issue date")
     if issue_date > dt.date.today():
         raise ValueError(f"issue date {issue_date} is in the future")
     if program is not None:
@@ -139,10 +131,10 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
         if refusal:
             not_done.append(_row(sid, row, status="refused", error=refusal))
             continue
-        job = LetterJob(sid, row["external_id"], row["program_id"], row["attempt"], _as_date(row["due_on"], "due"),
+        job = LetterJob(sid, row["external_id"], row["program_id"], row["attempt"], as_date(row["due_on"], "due"),
                         issue_date, _stem(sid, row["external_id"]))
         if row["state"] == "notified":
-            issued = _as_date(row["issued_on"], "issued")
+            issued = as_date(row["issued_on"], "issued")
             if not force:
                 not_done.append(_row(sid, row, status="skipped", late=row["late"], issue_date=issued,
                                      error=f"already notified on {issued}; --force re-issues its files"))
@@ -260,27 +252,17 @@ def _write_atomically(path: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 # --- worker processes --------------------------------------------------------------------------------------
 
 _worker: dict = {}
 
 
-def _watch_parent(parent: int) -> None:
-    """A worker outlives a killed batch by at most a second: it stops its kernel and exits."""
-    while True:
+def _watch_parent(parent: int, kernel) -> None:
+    """A worker outlives a killed batch by at most half a second: it kills its kernel and exits."""
+    while os.getppid() == parent:
         time.sleep(0.5)
-        if os.getppid() != parent:
-            kernel = _worker.get("kernel")
-            with contextlib.suppress(Exception):
-                kernel.shutdown()
-            os._exit(1)
+    kernel.kill_now()
+    os._exit(1)
 
 
 def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int) -> None:
@@ -291,10 +273,10 @@ def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int
     os.umask(0o077)  # letters are confidential: owner-only files
     # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the one it is on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     warm_up = f"from evalkit.letter_content import warm_up as _w\n_w({workspace!r})\ndel _w"
     kernel = WarmKernel(preload=["evalkit.letter_content", "IPython.display"], warm_up_code=warm_up)
     Finalize(kernel, kernel.shutdown, exitpriority=10)  # worker processes skip atexit handlers
+    threading.Thread(target=_watch_parent, args=(parent, kernel), daemon=True).start()
     kernel.launch()  # the kernel boots while this process imports papermill and nbconvert
 
     import nbconvert.exporters  # noqa: F401
@@ -341,11 +323,12 @@ def _produce(job: LetterJob) -> dict:
         for suffix, data in files.items():
             path = out / f"{job.stem}{suffix}"
             written.append({"path": path.name, "sha256": _write_atomically(path, data)})
-        record = out / f"{job.stem}.ipynb"
-        os.replace(executed, record)  # written by papermill; fsync'd before it becomes the record
-        with open(record, "rb") as f:
+        with open(executed, "rb") as f:  # written by papermill: on disk before it becomes the record
+            data = f.read()
             os.fsync(f.fileno())
-            written.insert(0, {"path": record.name, "sha256": hashlib.sha256(f.read()).hexdigest()})
+        record = out / f"{job.stem}.ipynb"
+        os.replace(executed, record)
+        written.insert(0, {"path": record.name, "sha256": hashlib.sha256(data).hexdigest()})
         with contextlib.suppress(FileNotFoundError):
             (out / "failed" / f"{job.stem}.ipynb").unlink()
         row.update(status="done", files=written, result=content["result"], candidate=content["candidate"]["name"])
@@ -452,9 +435,11 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
     if not template.exists():
         raise FileNotFoundError(f"letter template {template} does not exist")
     store = open_store(workspace)
+    if store.workspace is not None and "://" not in str(workspace):
+        workspace = store.workspace.resolve()  # the kernels and the records get an absolute folder
     try:
         planned, not_done = plan_batch(store, issue_date, program, only, force)
-        out = Path(out) if out else default_out(store)
+        out = (Path(out) if out else default_out(store)).resolve()
         if dry_run:
             rows = not_done + [_planned_row(j) for j in planned]
             return BatchResult(sorted(rows, key=lambda r: r["submission"]), out, time.perf_counter() - started)
