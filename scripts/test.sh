@@ -7,4 +7,4 @@ bash scripts/system_packages.sh
 bash scripts/bootstrap.sh
 # timeout: a hung browser or server must not hold CI to its limit; pytest's own teardown stops the servers.
 exec timeout --kill-after=30 2700 .venv/bin/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-  --doctest-modules tests notebooks evalkit "$@"
+  tests notebooks "$@"
