@@ -8,8 +8,9 @@ if [ ! -e workspace/evalkit.db ]; then
   .venv/bin/evalkit init workspace --demo
 fi
 port="${EVALKIT_PORT:-8888}"
-echo "workbench: open http://127.0.0.1:${port}/lab/tree/score_submissions.ipynb (the token is in the URL printed below)"
+token=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')
+echo "workbench: open http://127.0.0.1:${port}/lab/tree/score_submissions.ipynb?token=${token}"
 root_flag=()
 [ "$(id -u)" -ne 0 ] || root_flag=(--allow-root)
 exec .venv/bin/jupyter lab --no-browser "${root_flag[@]}" --ServerApp.ip=127.0.0.1 --ServerApp.port="$port" \
-  --ServerApp.port_retries=0 --ServerApp.root_dir="$PWD/notebooks"
+  --ServerApp.port_retries=0 --IdentityProvider.token="$token" --ServerApp.root_dir="$PWD/notebooks"
