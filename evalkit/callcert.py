@@ -481,6 +481,9 @@ def _next_call_no(conn, agent_id, scored_on: dt.date) -> tuple[int, int]:
         raise CallCertError(f"call date {scored_on} is before agent {aid}'s start date {row['start_date']}")
     if _terminated(conn, aid):
         raise CallCertError(f"agent {aid} was terminated; no further calls are scored")
+    if row["equipment_issue"]:  # no certifier is connected with such an agent (see assign_certifier)
+        raise CallCertError(f"agent {aid} has an open equipment issue ({row['equipment_issue']}); resolve it "
+                            "before scoring a call")
     done = conn.execute(sa.select(sa.func.count()).where(cc_calls.c.agent_id == aid)).scalar()
     if done >= CALLS_REQUIRED:
         raise CallCertError(f"agent {aid} already has {done} scored calls; the call certification has exactly "
@@ -734,8 +737,15 @@ def overview(store: Store, today=None, holidays=None) -> list[AgentStatus]:
 
 def _write_private(path: Path, write) -> Path:
     """Write through a temporary file in the same folder, then rename: a reader never sees half a file."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise CallCertError(f"{path} is a folder; expected a file name")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except (FileExistsError, NotADirectoryError):
+        raise CallCertError(f"cannot write {path}: {path.parent} is not a folder") from None
+    except OSError as exc:
+        raise CallCertError(f"cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     try:
         write(Path(tmp))
@@ -1136,6 +1146,8 @@ def _parse_levels(text: str) -> dict[str, int]:
         key, sep, value = part.partition("=")
         if not sep or not value.strip().lstrip("-").isdigit():
             raise CallCertError(f"--levels item {part!r} is not ITEM=LEVEL (e.g. OPEN1=4)")
+        if key.strip() in levels:
+            raise CallCertError(f"--levels gives {key.strip()} twice; expected one level per scorecard item")
         levels[key.strip()] = int(value)
     return levels
 

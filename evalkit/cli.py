@@ -60,6 +60,8 @@ def actor() -> str:
 
 def cmd_init(args) -> None:
     from .demo import build_demo, init_workspace
+    if not args.dir.strip():
+        raise CommandError("init: the folder name is empty; expected the new workspace's folder")
     target = Path(args.dir)
     if (target / "evalkit.db").exists():
         raise CommandError(f"{target} already holds a workspace; choose another folder")
@@ -96,6 +98,8 @@ def cmd_assign(args) -> None:
     ids = args.submission or [r["id"] for r in workflow.due_report(store) if r["state"] == "received"]
     if not ids:
         print("nothing to assign")
+    for sid in ids:
+        workflow.submission(store, sid)  # a mistyped id is refused before any submission is assigned
     for sid in ids:
         names = workflow.assign_raters(store, sid, usernames=args.rater or None, actor=actor())
         print(f"submission {sid}: {', '.join(names) or 'already fully assigned'}")
@@ -221,10 +225,10 @@ def main(argv=None) -> int:
     try:
         args.func(args)
     except (CommandError, *USER_ERRORS) as exc:
-        message = str(exc).splitlines() or [type(exc).__name__]
-        print(f"evalkit: error: {message[0]}", file=sys.stderr)
-        for extra in message[1:]:
-            print(f"evalkit: error: {extra}", file=sys.stderr)
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        if isinstance(exc, RubricError) and len(lines) > 1:  # one line per rubric problem is validate's job
+            lines = [f"{lines[0]} (and {len(lines) - 1} more: `evalkit rubric validate FILE` lists them all)"]
+        print(f"evalkit: error: {'; '.join(lines)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 Columns (header row required; extra columns are refused so a misspelt one is not silently ignored):
 ``candidate_id, first_name, last_name, email, program, received_on, manager_signoff, document``.
-A candidate not yet registered is registered from the row. ``manager_signoff`` is yes/no (true/false, 1/0).
+A candidate not yet registered is registered from the row; for one already registered, names given in the row
+must match the registered ones (a mistyped id is refused, not filed under someone else). ``manager_signoff`` is
+yes/no (true/false, 1/0).
 """
 from __future__ import annotations
 
@@ -32,6 +34,16 @@ def _flag(value: str) -> bool:
     raise workflow.WorkflowError(f"manager_signoff {value!r} is not yes or no")
 
 
+def _check_same_person(candidate_id: str, registered: tuple[str, str], given: tuple) -> None:
+    """A known candidate id with another name in the row is most likely a mistyped id: it would file this work
+    product, and its result letter, under someone else. Names left blank are not compared."""
+    def norm(name) -> str:
+        return " ".join((name or "").split()).casefold()
+    if any(norm(g) and norm(g) != norm(r) for g, r in zip(given, registered)):
+        raise workflow.WorkflowError(f"candidate {candidate_id} is registered as {' '.join(registered)}, not "
+                                     f"{' '.join(' '.join(g.split()) for g in given if norm(g))}")
+
+
 def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
     """Register every row's submission in one transaction; returns the new submission ids.
 
@@ -44,10 +56,12 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
         raise workflow.WorkflowError(f"{path}: file not found") from None
     except UnicodeDecodeError:
         raise workflow.WorkflowError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    except OSError as exc:  # a folder, no permission
+        raise workflow.WorkflowError(f"{path}: cannot be read: {exc.strerror}") from None
     reader = csv.DictReader(text.splitlines())
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in COLUMNS]
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in REQUIRED if c not in header] if header else []
     if not header or unknown or missing:
         raise workflow.WorkflowError(
             f"{path}:1: header {'has unknown column(s) ' + ', '.join(unknown) if unknown else ''}"
@@ -67,9 +81,12 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
                 if (cand, prog) in seen:
                     raise workflow.WorkflowError(f"candidate {cand} appears twice for {prog} in this file")
                 seen.add((cand, prog))
-                known = tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == cand)).first()
+                known = tx.execute(sa.select(candidates.c.first_name, candidates.c.last_name)
+                                   .where(candidates.c.external_id == cand)).first()
                 if not known:
                     workflow._add_candidate(tx, cand, row.get("first_name"), row.get("last_name"), row.get("email"))
+                else:
+                    _check_same_person(cand, tuple(known), (row.get("first_name"), row.get("last_name")))
                 ids.append(workflow._receive(store, tx, cand, prog, row.get("received_on"),
                                              _flag(row.get("manager_signoff")),
                                              (row.get("document") or "").strip() or None))

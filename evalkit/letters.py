@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from . import workflow
 from .calendar import as_date
 from .letter_content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
-from .store import Store, candidates, notifications, open_store, submissions
+from .store import Store, candidates, decisions, notifications, open_store, submissions
 
 __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "export_html", "export_pdf",
            "letter_content", "render_letter_html", "register_cli", "MANIFEST_FIELDS"]
@@ -89,7 +89,8 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
 
     Without ``only``: every decided submission (benchmark submissions aside) of ``program`` or of all programs;
     with ``force`` also every notified one (re-issued). With ``only``: those submissions; an undecided one, one in
-    adjudication, a benchmark or unknown one is refused, a notified one is skipped unless ``force``.
+    adjudication, a benchmark or unknown one is refused, a notified one is skipped unless ``force``. A submission
+    decided after ``issue_date`` is refused.
 
     Returns
     -------
@@ -105,9 +106,10 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
     query = (sa.select(submissions.c.id, submissions.c.state, submissions.c.program_id, submissions.c.attempt,
                        submissions.c.due_on, submissions.c.is_benchmark, candidates.c.external_id,
                        candidates.c.first_name, candidates.c.last_name, notifications.c.issued_on,
-                       notifications.c.files, notifications.c.late)
+                       notifications.c.files, notifications.c.late, decisions.c.decided_on)
              .join(candidates, candidates.c.id == submissions.c.candidate_id)
              .outerjoin(notifications, notifications.c.submission_id == submissions.c.id)
+             .outerjoin(decisions, decisions.c.submission_id == submissions.c.id)
              .order_by(submissions.c.id))
     if program is not None:
         query = query.where(submissions.c.program_id == program)
@@ -141,6 +143,10 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
                 continue
             job.reissue, job.issue_date = True, issued
             job.recorded_files = json.loads(row["files"] or "[]")
+        elif row["decided_on"] is not None and issue_date < as_date(row["decided_on"], "decided"):
+            not_done.append(_row(sid, row, status="refused", error=f"issue date {issue_date} is before the decision "
+                                                                   f"of submission {sid} on {row['decided_on']}"))
+            continue
         jobs.append(job)
     return jobs, not_done
 
@@ -443,7 +449,11 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
         if dry_run:
             rows = not_done + [_planned_row(j) for j in planned]
             return BatchResult(sorted(rows, key=lambda r: r["submission"]), out, time.perf_counter() - started)
-        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            problem = "is not a folder" if isinstance(exc, FileExistsError) else f"cannot be created: {exc.strerror}"
+            raise ValueError(f"letters folder {out} {problem}") from None
         with _batch_lock(out):
             for stale in [*out.glob(".*.tmp"), *out.glob(".*.tmp.ipynb")]:  # left by a batch killed mid-write
                 stale.unlink()
@@ -654,6 +664,9 @@ def cmd_letters(args) -> None:
     finally:
         if bar is not None:
             bar.close()
+    refused = [r for r in result.rows if r["status"] == "refused"]
+    if refused and len(refused) == len(result.rows):  # nothing else was asked for: the reasons are the error
+        raise CommandError(f"no letter issued, {len(refused)} refused: " + "; ".join(r["error"] for r in refused))
     for row in result.rows:
         if row["status"] in ("refused", "skipped"):
             print(f"submission {row['submission']}: {row['status']}: {row['error']}", file=sys.stderr)

@@ -125,6 +125,8 @@ def load_programs(path=None) -> dict[str, Program]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProgramError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
+        raise ProgramError(f"{path}: cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProgramError(f"{path}:{mark.line + 1 if mark else '?'}: YAML syntax error: "

@@ -995,6 +995,8 @@ def _output_path(path) -> Path:
         raise ReportError(f"{path} is a folder; give the report's file name (e.g. {path / 'agreement.html'})")
     if not path.parent.is_dir():
         raise ReportError(f"cannot write {path}: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise ReportError(f"cannot write {path}: folder {path.parent} is not writable")
     return path
 
 
@@ -1003,9 +1005,13 @@ def write_html_report(report: AgreementReport, path) -> Path:
     path = _output_path(path)
     html = render_html(report)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", opener=lambda p, f: os.open(p, f, 0o600)) as fh:
-        fh.write(html)
-    os.replace(tmp, path)  # never a half-written report
+    try:
+        with open(tmp, "w", encoding="utf-8", opener=lambda p, f: os.open(p, f, 0o600)) as fh:
+            fh.write(html)
+        os.replace(tmp, path)  # never a half-written report
+    except OSError as exc:  # e.g. a read-only file system, which os.access cannot tell for root
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {exc.strerror}") from None
     return path
 
 
@@ -1029,8 +1035,8 @@ def _count(minimum: int):
 def cmd_agreement(args) -> None:
     from .cli import store_from
 
-    if args.out:
-        _output_path(args.out)  # refuse a bad destination before the work
+    if args.out is not None:
+        _output_path(args.out)  # refuse a bad destination (or an empty --out) before the work
     store = store_from(args)
     report = agreement_report(store, args.program, args.rubric_version, args.bootstrap, args.seed,
                               args.min_shared)
@@ -1060,7 +1066,7 @@ def register_cli(sub) -> None:
     p.add_argument("--bootstrap", type=_count(0), default=None, metavar="N",
                    help=f"bootstrap every interval with N resamples (default: analytic intervals, "
                         f"{DEFAULT_BOOTSTRAP} resamples for Krippendorff's alpha; 0: analytic only)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=_count(0), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--min-shared", type=_count(1), default=3, metavar="N",
                    help="pairwise table: raters sharing at least N submissions (default 3)")
     add_workspace_arg(p)

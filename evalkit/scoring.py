@@ -5,6 +5,7 @@ of two raters who agree within tolerance).
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from statistics import mean
 from typing import Mapping
@@ -42,7 +43,8 @@ def validate_levels(rubric: Rubric, levels: Mapping[str, object], partial: bool 
         if level is None:
             out[cid] = None
             continue
-        if isinstance(level, bool) or not isinstance(level, (int, float)) or float(level) != int(level) \
+        # numbers.Real admits numpy's integers (levels read from a DataFrame); is_integer() refuses NaN and inf.
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not float(level).is_integer() \
                 or int(level) not in criterion.scores:
             raise ScoringError(f"criterion {cid}: level {level!r} is not on the scale {list(criterion.scores)}")
         out[cid] = int(level)
@@ -122,8 +124,9 @@ class Comparison:
 
 
 def compare_raters(rubric: Rubric, levels_by_rater: Mapping[str, Mapping[str, int]]) -> Comparison:
-    """Compare final scores: a criterion whose levels spread beyond ``tolerance.levels``, or (when the rubric
-    says so) raters reaching different outcomes, sends the submission to adjudication."""
+    """Compare final scores: a criterion whose levels spread beyond ``tolerance.levels``, (when the rubric says
+    so) raters reaching different outcomes, or a mean of their levels reaching an outcome none of them reached,
+    sends the submission to adjudication."""
     if len(levels_by_rater) < 2:
         raise ScoringError(f"comparison needs at least two raters' final scores, got {len(levels_by_rater)}")
     disagreements = []
@@ -133,7 +136,11 @@ def compare_raters(rubric: Rubric, levels_by_rater: Mapping[str, Mapping[str, in
             disagreements.append((c.id, given))
     results = {outcome(rubric, lv).passed for lv in levels_by_rater.values()}
     split = len(results) > 1
-    return Comparison(tuple(disagreements), split, bool(disagreements) or (split and rubric.tolerance.decision))
+    # Raters who agree on the outcome for different reasons (one short on the total, one on a must-meet
+    # criterion) can, with a tolerance above one level, resolve to the other outcome: no rater's decision.
+    overturned = not split and outcome(rubric, resolve_levels(rubric, levels_by_rater)).passed not in results
+    return Comparison(tuple(disagreements), split,
+                      bool(disagreements) or (split and rubric.tolerance.decision) or overturned)
 
 
 def resolve_levels(rubric: Rubric, levels_by_rater: Mapping[str, Mapping[str, int]]) -> dict[str, float]:

@@ -249,8 +249,10 @@ def _dump(row: dict | None) -> str | None:
 
 
 def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, stat.S_IRWXU)
+    """Create the folder readable by its owner only; an existing one (``/tmp``, a home folder) is left as it is."""
+    if not path.is_dir():
+        path.mkdir(parents=True)
+        os.chmod(path, stat.S_IRWXU)
 
 
 def _private_file(path: Path) -> None:
@@ -280,14 +282,19 @@ class Store:
         self.url = url
         self.workspace: Path | None = None
         self.cache: dict = {}  # definitions read from the database that do not change while it is open
-        url_obj = sa.engine.make_url(url)
+        try:
+            url_obj = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            raise StoreError("the database URL cannot be parsed; expected a workspace folder or a URL such as "
+                             "postgresql+psycopg://user@host/database") from None
         self.is_sqlite = url_obj.get_backend_name() == "sqlite"
         if self.is_sqlite and url_obj.database not in (None, "", ":memory:"):
             db_path = Path(url_obj.database)
-            if not db_path.exists() and not create:
-                raise StoreError(f"no database at {db_path}: run `evalkit init DIR` first")
-            _private_dir(db_path.parent)
-            _private_file(db_path)
+            if not db_path.exists():  # an existing file's (and folder's) permissions are not ours to change
+                if not create:
+                    raise StoreError(f"no database at {db_path}: run `evalkit init DIR` first")
+                _private_dir(db_path.parent)
+                _private_file(db_path)
             self.workspace = db_path.parent
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
@@ -295,7 +302,13 @@ class Store:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = sa.create_engine(url, **kwargs)
+        try:
+            self.engine = sa.create_engine(url, **kwargs)
+        except sa.exc.NoSuchModuleError:
+            raise StoreError(f"cannot open database {self.safe_url}: unknown kind of database "
+                             f"{url_obj.drivername!r}; expected sqlite:///PATH or postgresql+psycopg://...") from None
+        except ImportError as exc:
+            raise StoreError(f"cannot open database {self.safe_url}: its driver is not installed ({exc})") from None
         self._reader = self.engine
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -303,7 +316,7 @@ class Store:
         self._reader = self.engine.execution_options(evalkit_read_only=True)
         try:
             self._check_schema(create)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # unreachable, or not a database file at all
             raise StoreError(f"cannot open database {self.safe_url}: {str(exc.orig).splitlines()[0]}") from None
 
     @property
@@ -450,7 +463,12 @@ def open_store(target, create: bool = False) -> Store:
     if not create and not (workspace / DB_FILENAME).exists():
         raise StoreError(f"{workspace} is not an evalkit workspace (no {DB_FILENAME}): run `evalkit init {workspace}`")
     if create:
-        _private_dir(workspace)
+        if workspace.exists() and not workspace.is_dir():
+            raise StoreError(f"{workspace} is a file; expected a folder for the workspace")
+        try:
+            _private_dir(workspace)
+        except OSError as exc:
+            raise StoreError(f"cannot create the workspace folder {workspace}: {exc.strerror}") from None
     store = Store(workspace_url(workspace), create=create)
     store.workspace = workspace.resolve()
     return store

@@ -175,6 +175,8 @@ def _add_candidate(tx, external_id, first_name, last_name, email=None, organisat
 def add_rater(store: Store, username: str, name: str, email: str | None = None, is_adjudicator: bool = False,
               is_lead: bool = False, actor: str = "admin") -> int:
     username = _text(username, "rater username")
+    if len(username.split()) > 1:  # it must equal their login name, or they never see their queue
+        raise WorkflowError(f"rater username {username!r} contains a space; expected their Jupyter user name")
     with store.transaction(actor) as tx:
         if tx.execute(sa.select(raters.c.id).where(raters.c.username == username)).first():
             raise WorkflowError(f"rater {username} is already registered")
@@ -242,6 +244,8 @@ def _receive(store: Store, tx, candidate: str, program_id: str, received_on, man
                           SignoffWarning, stacklevel=3)
     version = rubric_version_of(store, program_id)
     cid = _candidate_id(tx.conn, candidate)
+    if previous_id is not None:
+        _check_resubmission(tx, previous_id, cid, candidate, program_id, received_on)
     attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
         submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
     if previous_id is None and attempts:
@@ -255,18 +259,32 @@ def _receive(store: Store, tx, candidate: str, program_id: str, received_on, man
     }, action="receive")["id"]
 
 
+def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str, program_id: str,
+                        received_on: dt.date) -> None:
+    """A resubmission follows its own candidate's deficient result in the same program, once, after the decision.
+
+    Checked inside the receiving transaction with the previous attempt locked, so two clerks receiving the same
+    corrected work product at once record it once.
+    """
+    prev = _lock_submission(tx, previous_id)
+    if (prev["candidate_id"], prev["program_id"]) != (candidate_id, program_id):
+        raise WorkflowError(f"submission {previous_id} is not {candidate}'s {program_id} submission")
+    decision = tx.get(decisions, {"submission_id": previous_id})
+    if decision is None or decision["result"] != "deficient":
+        raise WorkflowError(f"submission {previous_id} is not decided as deficient; only a deficient result "
+                            "can be resubmitted")
+    later = tx.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == previous_id)).scalar()
+    if later is not None:
+        raise WorkflowError(f"submission {previous_id} was already resubmitted as {later}")
+    if received_on < decision["decided_on"]:
+        raise WorkflowError(f"received date {received_on} is before submission {previous_id} was decided on "
+                            f"{decision['decided_on']}")
+
+
 def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool, document: str | None = None,
              actor: str = "admin") -> int:
     """A corrected work product: a new attempt linked to a deficient one, with its own clock."""
     prev = submission(store, previous_id)
-    result = decided_result(store, previous_id)
-    if result is None or result["result"] != "deficient":
-        raise WorkflowError(f"submission {previous_id} is not decided as deficient; only a deficient result "
-                            "can be resubmitted")
-    with store.read() as conn:
-        later = conn.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == previous_id)).scalar()
-    if later is not None:
-        raise WorkflowError(f"submission {previous_id} was already resubmitted as {later}")
     return receive_submission(store, prev["candidate_external_id"], prev["program_id"], received_on,
                               manager_signoff, document, actor, previous_id=previous_id)
 
@@ -279,6 +297,21 @@ def submission(store: Store, submission_id: int) -> dict:
                       candidates.c.first_name, candidates.c.last_name, candidates.c.email)
             .join(candidates, candidates.c.id == submissions.c.candidate_id)
             .where(submissions.c.id == submission_id)).mappings().first()
+    if row is None:
+        raise WorkflowError(f"unknown submission {submission_id!r}")
+    return dict(row)
+
+
+def _lock_submission(tx, submission_id: int) -> dict:
+    """The submission row as the transaction sees it, locked until commit, for a step that changes it.
+
+    Every such step reads the state here, never from before its transaction: two kernels acting on one submission
+    then run one after the other. PostgreSQL takes a row lock (SELECT ... FOR UPDATE), so the second waits and,
+    under READ COMMITTED, then sees the first's writes; SQLite ignores FOR UPDATE, and BEGIN IMMEDIATE already
+    lets one writer in at a time.
+    """
+    row = tx.execute(sa.select(submissions).where(submissions.c.id == submission_id).with_for_update()
+                     ).mappings().first()
     if row is None:
         raise WorkflowError(f"unknown submission {submission_id!r}")
     return dict(row)
@@ -318,14 +351,22 @@ def assign_raters(store: Store, submission_id: int, usernames: Iterable[str] | N
 
     Given ``usernames``, exactly those are assigned (each checked); otherwise the ``n`` (default: the program's
     raters per submission) eligible raters with the fewest open assignments are chosen. A rater already on the
-    submission, or with a declared conflict of interest with the candidate, is refused.
+    submission, or with a declared conflict of interest with the candidate, is refused, and no rater is added
+    once one has submitted final scores.
     """
-    sub = submission(store, submission_id)
-    if sub["state"] not in ("received", "scoring"):
-        raise WorkflowError(f"submission {submission_id} is {sub['state']}; raters can only be assigned before "
-                            "scores are compared")
-    prog = program(store, sub["program_id"])
     with store.transaction(actor) as tx:
+        sub = _lock_submission(tx, submission_id)
+        if sub["state"] not in ("received", "scoring"):
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}; raters can only be assigned before "
+                                "scores are compared")
+        # A rater added once another's final scores exist (which an admin can read) would change who decides.
+        final = tx.execute(sa.select(raters.c.username).join(assignments, assignments.c.rater_id == raters.c.id)
+                           .where(assignments.c.submission_id == submission_id, assignments.c.status == "final")
+                           .order_by(raters.c.username)).scalars().all()
+        if final:
+            raise WorkflowError(f"submission {submission_id}: {', '.join(final)} already submitted final scores; "
+                                "raters can only be added before the first final evaluation")
+        prog = program(store, sub["program_id"])
         eligible = _eligible(tx.conn, sub, "rater")
         by_name = {r["username"]: r for r in eligible}
         if usernames is not None:
@@ -406,6 +447,7 @@ def save_draft(store: Store, submission_id: int, username: str, levels: Mapping[
     checked = scoring.validate_levels(rubric, levels or {})
     now = utcnow()
     with store.transaction(username) as tx:
+        sub = _lock_submission(tx, submission_id)
         a = _assignment(tx.conn, submission_id, username)
         if a["status"] == "final":
             raise WorkflowError(f"submission {submission_id}: {username}'s evaluation is final and cannot change")
@@ -441,6 +483,7 @@ def submit_final(store: Store, submission_id: int, username: str, levels: Mappin
     checked = scoring.validate_levels(rubric, levels or {})
     now = utcnow()
     with store.transaction(username) as tx:
+        sub = _lock_submission(tx, submission_id)  # the other rater's final, if committed, is seen below
         a = _assignment(tx.conn, submission_id, username, role="rater")
         if a["status"] == "final":
             raise WorkflowError(f"submission {submission_id}: {username}'s evaluation is already final")
@@ -516,10 +559,10 @@ def _decide(tx, sub: dict, rubric: Rubric, resolved: Mapping[str, float], feedba
 
 def assign_adjudicator(store: Store, submission_id: int, username: str | None = None, actor: str = "admin") -> str:
     """Give a submission in adjudication to an adjudicator who was not one of its raters and has no conflict."""
-    sub = submission(store, submission_id)
-    if sub["state"] != "adjudication":
-        raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
     with store.transaction(actor) as tx:
+        sub = _lock_submission(tx, submission_id)
+        if sub["state"] != "adjudication":
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
         existing = tx.execute(sa.select(raters.c.username).join(assignments, assignments.c.rater_id == raters.c.id)
                               .where(assignments.c.submission_id == submission_id,
                                      assignments.c.role == "adjudicator")).scalar()
@@ -565,12 +608,13 @@ def adjudicate(store: Store, submission_id: int, username: str, levels: Mapping[
                feedback: Mapping[str, str], today: dt.date | None = None) -> str:
     """The adjudicator's resolved level for every criterion and merged feedback decide the submission."""
     sub = submission(store, submission_id)
-    if sub["state"] != "adjudication":
-        raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
     rubric = rubric_for(store, sub["rubric_version"])
     checked = scoring.validate_levels(rubric, levels)
     now = utcnow()
     with store.transaction(username) as tx:
+        sub = _lock_submission(tx, submission_id)
+        if sub["state"] != "adjudication":
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
         a = _assignment(tx.conn, submission_id, username, role="adjudicator")
         _write_scores(tx, a, rubric, checked, feedback, now)
         own_levels, own_feedback = _own_scores(tx.conn, a["id"])
@@ -624,13 +668,24 @@ def decided_result(store: Store, submission_id: int) -> dict | None:
 
 def record_notification(store: Store, submission_id: int, issued_on, files: list[dict],
                         actor: str = "admin") -> bool:
-    """Record that the result letter went out; returns whether it was late (after the notification deadline)."""
+    """Record that the result letter went out; returns whether it was late (after the notification deadline).
+
+    The issue date can be neither before the decision nor in the future.
+    """
     issued_on = _as_date(issued_on, "issue date")
-    sub = submission(store, submission_id)
-    if sub["state"] != "decided":
-        raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is notified")
-    late = issued_on > sub["due_on"]
+    if issued_on > dt.date.today():
+        raise WorkflowError(f"issue date {issued_on} is in the future")
     with store.transaction(actor) as tx:
+        sub = _lock_submission(tx, submission_id)
+        if sub["state"] != "decided":
+            raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is "
+                                "notified")
+        # An impossible date would also make the late flag, which the deadline report trusts, wrong.
+        decided_on = tx.get(decisions, {"submission_id": submission_id})["decided_on"]
+        if issued_on < decided_on:
+            raise WorkflowError(f"issue date {issued_on} is before the decision of submission {submission_id} "
+                                f"on {decided_on}")
+        late = issued_on > sub["due_on"]
         tx.insert(notifications, {"submission_id": submission_id, "issued_on": issued_on, "late": late,
                                   "files": json.dumps(files), "created_at": utcnow()}, action="notify")
         tx.update(submissions, {"id": submission_id}, {"state": "notified"}, action="notify")
@@ -673,7 +728,9 @@ def queue(store: Store, username: str, today: dt.date | None = None) -> list[dic
             "submission": r["id"], "program": r["program_id"], "attempt": r["attempt"],
             "candidate": candidate_label(store, {**dict(r), "id": r["id"]}), "received": r["received_on"],
             "due": r["due_on"], "days_left": left, "state": state, "role": r["role"],
-            "overdue": left < 0 and state not in ("decided",),
+            # Past the deadline by the calendar, as in due_report: the weekend after a Friday deadline is late
+            # though no business day has passed.
+            "overdue": today > r["due_on"] and state not in ("decided",),
         })
     todo = {"not started": 0, "draft": 0, "adjudicate": 0}
     out.sort(key=lambda q: (q["state"] not in todo, q["days_left"], q["submission"]))
@@ -706,7 +763,8 @@ def open_adjudications(store: Store, username: str, today: dt.date | None = None
         left = business_days_between(today, r["due_on"], program(store, r["program_id"]).holidays)
         out.append({"submission": r["id"], "program": r["program_id"], "attempt": r["attempt"],
                     "candidate": candidate_label(store, r), "received": r["received_on"], "due": r["due_on"],
-                    "days_left": left, "state": "unassigned", "role": "adjudicator", "overdue": left < 0})
+                    "days_left": left, "state": "unassigned", "role": "adjudicator",
+                    "overdue": today > r["due_on"]})
     return sorted(out, key=lambda q: (q["days_left"], q["submission"]))
 
 

@@ -171,8 +171,8 @@ def test_undecided_submissions_are_refused_with_the_reason(demo_copy, capsys):
     code = cli.main(["letters", "-w", str(demo_copy), "--only", *map(str, asked)])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"submission {by_state['adjudication']}: refused: " in err and "adjudicator" in err
-    assert "3 refused" in err
+    assert err.startswith("evalkit: error: no letter issued, 3 refused: ") and len(err.splitlines()) == 1
+    assert f"submission {by_state['adjudication']} is not decided (adjudication)" in err and "adjudicator" in err
     assert not (demo_copy / "letters" / "manifest.json").exists() or all(
         r["status"] == "refused" for r in json.loads((demo_copy / "letters" / "manifest.json").read_text())["letters"])
     store = open_store(demo_copy)
