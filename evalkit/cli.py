@@ -151,8 +151,15 @@ def cmd_rater_add(args) -> None:
 
 def cmd_conflict_add(args) -> None:
     store = store_from(args)
-    workflow.declare_conflict(store, args.rater, args.candidate, args.reason or "", actor=actor())
+    outcome = workflow.declare_conflict(store, args.rater, args.candidate, args.reason or "", actor=actor())
     print(f"{args.rater} will not be assigned to candidate {args.candidate}")
+    if outcome["released"]:
+        print(f"released from submission(s) {', '.join(map(str, outcome['released']))}: "
+              "run `evalkit assign` to give them another rater")
+    if outcome["final"]:
+        print(f"warning: {args.rater} already gave final scores on submission(s) "
+              f"{', '.join(map(str, outcome['final']))}; decide with the certification office whether to re-score",
+              file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,6 +237,11 @@ def main(argv=None) -> int:
             lines = [f"{lines[0]} (and {len(lines) - 1} more: `evalkit rubric validate FILE` lists them all)"]
         print(f"evalkit: error: {'; '.join(lines)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `evalkit status | head`: the reader stopped reading. Point stdout at /dev/null so the interpreter's
+        # final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130

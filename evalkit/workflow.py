@@ -198,13 +198,43 @@ def _candidate_id(conn, external_id: str) -> int:
     return cid
 
 
-def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "", actor: str = "admin") -> None:
-    """Record that a rater must never score a candidate (colleague, manager, relative...)."""
+def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "", actor: str = "admin") -> dict:
+    """Record that a rater must never score a candidate (colleague, manager, relative...).
+
+    A conflict found after assignment releases the rater from the candidate's undecided submissions where their
+    evaluation is not final: the assignment and its draft scores are removed (the audit log keeps them), and a
+    submission left with fewer than two raters goes back to ``received`` to be assigned again. Returns
+    ``{"released": [submission ids], "final": [submission ids]}``; a final evaluation already given is not
+    undone here, and is returned so that the certification office can decide what to do with it.
+    """
+    released, final = [], []
     with store.transaction(actor) as tx:
         rid = _rater(tx.conn, rater)["id"]
         cid = _candidate_id(tx.conn, candidate)
         if tx.get(conflicts, {"rater_id": rid, "candidate_id": cid}) is None:
             tx.insert(conflicts, {"rater_id": rid, "candidate_id": cid, "reason": reason})
+        open_ids = tx.execute(sa.select(submissions.c.id).where(
+            submissions.c.candidate_id == cid, submissions.c.state.in_(("received", "scoring", "adjudication")))
+            .order_by(submissions.c.id)).scalars().all()
+        for sid in open_ids:
+            sub = _lock_submission(tx, sid)
+            a = tx.execute(sa.select(assignments).where(assignments.c.submission_id == sid,
+                                                        assignments.c.rater_id == rid)).mappings().first()
+            if a is None:
+                continue
+            if a["status"] == "final":
+                final.append(sid)
+                continue
+            for cs in tx.execute(sa.select(criterion_scores.c.criterion_id)
+                                 .where(criterion_scores.c.assignment_id == a["id"])).scalars().all():
+                tx.delete(criterion_scores, {"assignment_id": a["id"], "criterion_id": cs}, action="release")
+            tx.delete(assignments, {"id": a["id"]}, action="release_conflict")
+            released.append(sid)
+            raters_left = tx.execute(sa.select(sa.func.count()).select_from(assignments).where(
+                assignments.c.submission_id == sid, assignments.c.role == "rater")).scalar()
+            if sub["state"] == "scoring" and raters_left < 2:
+                tx.update(submissions, {"id": sid}, {"state": "received"}, action="release_conflict")
+    return {"released": released, "final": final}
 
 
 # --- receiving ---------------------------------------------------------------------------------------------

@@ -77,3 +77,27 @@ def test_sync_reports_versions(tmp_path, capsys):
     main(["init", str(ws)])
     code, out, _ = run(capsys, "sync", "-w", ws)
     assert code == 0 and "CCOM: rubric version " in out
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(demo_copy):
+    exe = Path(sys.executable).parent / "evalkit"
+    done = subprocess.run(f"'{exe}' status -w '{demo_copy}' | head -1", shell=True, capture_output=True, text=True,
+                          executable="/bin/bash")
+    assert done.stdout.startswith("pipeline:") and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_conflict_command_releases_an_open_assignment(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    main(["init", str(ws)])
+    for u in ("r1", "r2", "r3"):
+        main(["raters", "add", u, u.upper(), "-w", str(ws)])
+    csv = tmp_path / "in.csv"
+    csv.write_text("candidate_id,first_name,last_name,program,received_on,manager_signoff\n"
+                   "C-1,Ann,Lee,CCOM,2026-09-01,yes\n")
+    main(["submissions", "import", str(csv), "-w", str(ws)])
+    main(["assign", "-w", str(ws)])
+    capsys.readouterr()
+    code, out, _ = run(capsys, "conflicts", "add", "r1", "C-1", "-w", ws)
+    assert code == 0 and "released from submission(s) 1" in out
+    code, out, _ = run(capsys, "assign", "-w", ws)
+    assert code == 0 and "submission 1: r3" in out

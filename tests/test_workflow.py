@@ -383,3 +383,22 @@ def test_benchmark_submission_is_decided_on_the_lead_smes_gold_scores(s):
     assert (result["method"], result["decided_by"], result["result"]) == ("benchmark", "lead", "pass")
     assert set(result["levels"].values()) == {3.0}
     assert sid not in [r["id"] for r in wf.due_report(s)]  # never a letter
+
+
+def test_conflict_found_after_assignment_releases_the_rater_but_keeps_final_scores(s):
+    sid = received(s)
+    wf.save_draft(s, sid, "r2", {"PM1": 4})
+    wf.submit_final(s, sid, "r1", levels(s, sid, 3))
+    wf.add_candidate(s, "CCOM-2", "Ann", "Lee")
+    other = wf.receive_submission(s, "CCOM-2", "CCOM", RECEIVED, True)
+    wf.assign_raters(s, other, ["r1", "r2"])
+    assert wf.declare_conflict(s, "r2", "CCOM-1", "same team") == {"released": [sid], "final": []}
+    assert wf.submission(s, sid)["state"] == "received"  # back in the pool for a second rater
+    with pytest.raises(wf.WorkflowError, match="r2 is not assigned"):
+        wf.rater_scores(s, sid, "r2")
+    assert [q["submission"] for q in wf.queue(s, "r2", today=RECEIVED)] == [other]  # other candidates untouched
+    assert wf.rater_scores(s, sid, "r1")["status"] == "final"
+    with s.read() as conn:
+        logged = conn.execute(sa.select(audit.c.before).where(audit.c.action == "release")).scalars().all()
+    assert any('"level": 4' in b for b in logged)  # the draft is gone from the scores, not from the audit log
+    assert wf.declare_conflict(s, "r1", "CCOM-1") == {"released": [], "final": [sid]}
