@@ -232,7 +232,7 @@ def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "",
             released.append(sid)
             raters_left = tx.execute(sa.select(sa.func.count()).select_from(assignments).where(
                 assignments.c.submission_id == sid, assignments.c.role == "rater")).scalar()
-            if sub["state"] == "scoring" and raters_left < 2:
+            if sub["state"] == "scoring" and raters_left < _raters_needed(program(store, sub["program_id"])):
                 tx.update(submissions, {"id": sid}, {"state": "received"}, action="release_conflict")
     return {"released": released, "final": final}
 
@@ -257,6 +257,26 @@ def receive_submission(store: Store, candidate: str, program_id: str, received_o
                         is_benchmark)
 
 
+def _check_document(store: Store, document: str | None) -> None:
+    """The work product must be there to be read: a path relative to the workspace, or absolute. (A database
+    given by URL has no workspace folder, so a relative path cannot be checked there.)"""
+    if not document:
+        return
+    path = Path(document)
+    if not path.is_absolute():
+        if store.workspace is None:
+            return
+        path = store.workspace / path
+    if not path.is_file():
+        raise WorkflowError(f"document {document} not found (looked for {path}); put the work product in the "
+                            "workspace's documents folder first")
+
+
+def _raters_needed(prog: Program) -> int:
+    """Independent raters before scoring starts: the program's number, and never fewer than two."""
+    return max(2, prog.raters_per_submission)
+
+
 def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
              document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
     prog = program(store, program_id)
@@ -272,6 +292,7 @@ def _receive(store: Store, tx, candidate: str, program_id: str, received_on, man
         if prog.manager_signoff == "encouraged":
             warnings.warn(f"{program_id}: received without manager sign-off (encouraged, not required)",
                           SignoffWarning, stacklevel=3)
+    _check_document(store, document)
     version = rubric_version_of(store, program_id)
     cid = _candidate_id(tx.conn, candidate)
     if previous_id is not None:
@@ -430,7 +451,7 @@ def assign_raters(store: Store, submission_id: int, usernames: Iterable[str] | N
                                     "status": "assigned", "assigned_at": now}, action="assign")
         total = tx.execute(sa.select(sa.func.count()).select_from(assignments).where(
             assignments.c.submission_id == submission_id, assignments.c.role == "rater")).scalar()
-        if total >= 2 and sub["state"] == "received":
+        if total >= _raters_needed(prog) and sub["state"] == "received":
             tx.update(submissions, {"id": submission_id}, {"state": "scoring"})
     return [r["username"] for r in chosen]
 

@@ -21,12 +21,13 @@ def counts(store):
 
 
 def test_all_rows_imported_new_candidates_registered(store, tmp_path):
-    path = write(tmp_path, "C-1,Ann,Lee,ann@x.org,CCOM,2026-09-01,yes,docs/a.md\n"
+    (store.workspace / "documents" / "a.md").write_text("# Plan")
+    path = write(tmp_path, "C-1,Ann,Lee,ann@x.org,CCOM,2026-09-01,yes,documents/a.md\n"
                            "C-2,Bo,Ng,,ICMI-PA,2026-09-02,no,\n")
     with pytest.warns(wf.SignoffWarning):
         ids = import_submissions(store, path)
     assert len(ids) == 2 and counts(store) == (2, 2)
-    assert wf.submission(store, ids[0])["document"] == "docs/a.md"
+    assert wf.submission(store, ids[0])["document"] == "documents/a.md"
     assert wf.submission(store, ids[1])["manager_signoff"] is False
 
 
@@ -38,6 +39,7 @@ def test_all_rows_imported_new_candidates_registered(store, tmp_path):
     ("C-2,Bo,Ng,,CCOM,2026-09-02,perhaps,", r"in.csv:3: manager_signoff 'perhaps' is not yes or no"),
     ("C-1,Ann,Lee,,CCOM,2026-09-02,yes,", r"in.csv:3: candidate C-1 appears twice for CCOM"),
     ("C-2,Bo,Ng,,CCOM,2026-09-02,yes,,extra", r"in.csv:3: more fields than the header's 8"),
+    ("C-2,Bo,Ng,,CCOM,2026-09-02,yes,documents/missing.md", r"in.csv:3: document documents/missing.md not found"),
 ])
 def test_a_bad_row_names_its_line_and_nothing_is_imported(store, tmp_path, row, message):
     path = write(tmp_path, "C-1,Ann,Lee,,CCOM,2026-09-01,yes,\n" + row + "\n")

@@ -44,7 +44,7 @@ def decide(store, ext, levels, feedback=None, first="Jane", last="Smith", organi
         except workflow.WorkflowError:
             pass
     workflow.add_candidate(store, ext, first, last, f"{ext.lower()}@example.org", organisation)
-    sid = workflow.receive_submission(store, ext, program, RECEIVED, True, "documents/x.md")
+    sid = workflow.receive_submission(store, ext, program, RECEIVED, True)
     workflow.assign_raters(store, sid, ["r1", "r2"])
     rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
     chosen = {c.id: levels.get(c.id, 3) for c in rubric.criteria}

@@ -32,7 +32,7 @@ def levels(store, sid, value=3, **override):
 
 
 def received(store, raters=("r1", "r2")):
-    sid = wf.receive_submission(store, "CCOM-1", "CCOM", RECEIVED, True, "documents/x.md")
+    sid = wf.receive_submission(store, "CCOM-1", "CCOM", RECEIVED, True)
     wf.assign_raters(store, sid, list(raters))
     return sid
 
@@ -272,7 +272,7 @@ def _deficient(s):
 def test_resubmission_is_a_linked_attempt_with_its_own_clock(s):
     first = _deficient(s)
     assert wf.decided_result(s, first)["result"] == "deficient"
-    again = wf.resubmit(s, first, dt.date(2026, 10, 20), True, "documents/x-2.md")
+    again = wf.resubmit(s, first, dt.date(2026, 10, 20), True)
     sub = wf.submission(s, again)
     assert (sub["attempt"], sub["previous_id"], sub["state"]) == (2, first, "received")
     assert sub["due_on"] == add_business_days(dt.date(2026, 10, 20), 30)
@@ -402,3 +402,24 @@ def test_conflict_found_after_assignment_releases_the_rater_but_keeps_final_scor
         logged = conn.execute(sa.select(audit.c.before).where(audit.c.action == "release")).scalars().all()
     assert any('"level": 4' in b for b in logged)  # the draft is gone from the scores, not from the audit log
     assert wf.declare_conflict(s, "r1", "CCOM-1") == {"released": [], "final": [sid]}
+
+
+def test_the_work_product_must_be_in_the_workspace(store):
+    wf.add_candidate(store, "C-1", "Ann", "Lee")
+    with pytest.raises(wf.WorkflowError, match="document documents/plan.md not found"):
+        wf.receive_submission(store, "C-1", "CCOM", RECEIVED, True, "documents/plan.md")
+    assert wf.pipeline_counts(store) == {}
+    (store.workspace / "documents" / "plan.md").write_text("# Plan")
+    sid = wf.receive_submission(store, "C-1", "CCOM", RECEIVED, True, "documents/plan.md")
+    assert wf.submission(store, sid)["document"] == "documents/plan.md"
+
+
+def test_scoring_starts_once_the_programs_number_of_raters_is_assigned(s):
+    import dataclasses
+    ccom = wf.program(s, "CCOM")
+    s.cache[("program", "CCOM")] = dataclasses.replace(ccom, raters_per_submission=3)
+    sid = wf.receive_submission(s, "CCOM-1", "CCOM", RECEIVED, True)
+    wf.assign_raters(s, sid, ["r1", "r2"])
+    assert wf.submission(s, sid)["state"] == "received"
+    wf.assign_raters(s, sid)  # the third, chosen automatically
+    assert wf.submission(s, sid)["state"] == "scoring"
