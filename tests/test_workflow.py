@@ -2,14 +2,13 @@
 import datetime as dt
 import json
 import logging
-import warnings
 
 import pytest
 import sqlalchemy as sa
 
 from evalkit import workflow as wf
 from evalkit.calendar import add_business_days
-from evalkit.store import assignments, audit, criterion_scores, submissions
+from evalkit.store import assignments, audit, criterion_scores
 
 RECEIVED = dt.date(2026, 9, 1)
 
