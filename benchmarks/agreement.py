@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from evalkit import agreement as ag
+from evalkit.psychometrics import agreement as ag
 
 
 def make_data(units: int, raters: int = 3, missing: float = 0.10, seed: int = 20240601) -> np.ndarray:

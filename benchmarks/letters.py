@@ -22,17 +22,18 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import datetime as dt
-import random
 import os
+import random
 import shutil
 import tempfile
 import time
 import warnings
 
-from evalkit import letters, workflow
 from evalkit.calendar import add_business_days
 from evalkit.demo import init_workspace
-from evalkit.letter_content import letter_content, render_letter_html
+from evalkit.evaluation import workflow
+from evalkit.letters import batch as letters
+from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import open_store
 
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from evalkit import workflow
 from evalkit.calendar import add_business_days
 from evalkit.demo import init_workspace
+from evalkit.evaluation import workflow
 from evalkit.store import assignments, candidates, criterion_scores, open_store, raters, submissions, utcnow
 from evalkit.widgets import ScoringApp
 

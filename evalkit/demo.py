@@ -11,8 +11,8 @@ import random
 import warnings
 from pathlib import Path
 
-from . import workflow
 from .calendar import add_business_days
+from .evaluation import workflow
 from .store import Store, open_store
 
 __all__ = ["DEFAULT_SETTINGS", "init_workspace", "build_demo"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import workflow
 from evalkit.demo import build_demo, init_workspace
+from evalkit.evaluation import workflow
 from evalkit.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit import agreement as ag
-from evalkit.agreement import AgreementError
+from evalkit.psychometrics import agreement as ag
+from evalkit.psychometrics.agreement import AgreementError
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -3,8 +3,8 @@ import hashlib
 
 import sqlalchemy as sa
 
-from evalkit import workflow as wf
 from evalkit.demo import build_demo
+from evalkit.evaluation import workflow as wf
 from evalkit.store import decisions, open_store, submissions
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from evalkit import documents, workflow
-from evalkit.documents import document_path, render_document
+from evalkit.evaluation import documents, workflow
+from evalkit.evaluation.documents import document_path, render_document
 from evalkit.store import open_store
 
 

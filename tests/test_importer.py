@@ -1,8 +1,8 @@
 import pytest
 import sqlalchemy as sa
 
-from evalkit import workflow as wf
-from evalkit.importer import import_submissions
+from evalkit.evaluation import workflow as wf
+from evalkit.evaluation.importer import import_submissions
 from evalkit.store import candidates, submissions
 
 HEADER = "candidate_id,first_name,last_name,email,program,received_on,manager_signoff,document\n"

@@ -16,10 +16,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from evalkit import cli, letters, workflow
+from evalkit import cli
 from evalkit.calendar import add_business_days
-from evalkit.letter_content import letter_content, render_letter_html
-from evalkit.programs import default_programs_path
+from evalkit.evaluation import workflow
+from evalkit.instruments.programs import default_programs_path
+from evalkit.letters import batch as letters
+from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import audit, notifications, open_store, resolved_scores, submissions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,7 +317,7 @@ def test_a_failing_letter_is_reported_and_the_others_go_on(demo_copy, capsys):
 
 PROBE = '''\
 import builtins, json, os, sys, threading, time
-import evalkit.workflow
+import evalkit.evaluation.workflow
 from IPython import get_ipython
 
 _ip = get_ipython()
@@ -329,7 +331,7 @@ _leaks = [name for name, leaked in [
     ("display formatter", dict in _ip.display_formatter.formatters["text/html"].type_printers),
     ("environment", "EVALKIT_LEAK" in os.environ),
     ("working directory", os.getcwd() == "/"),
-    ("evalkit state", hasattr(evalkit.workflow, "leaked_by")),
+    ("evalkit state", hasattr(evalkit.evaluation.workflow, "leaked_by")),
 ] if leaked]
 assert not _leaks, f"leaked from an earlier letter: {_leaks}"
 marker = submission_id
@@ -346,7 +348,7 @@ elif action == "environment":
 elif action == "cwd":
     os.chdir("/")
 elif action == "evalkit":
-    evalkit.workflow.leaked_by = submission_id
+    evalkit.evaluation.workflow.leaked_by = submission_id
 elif action == "thread":
     threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 elif action == "die":

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.programs import ProgramError, certification_status, check_eligibility, load_programs
+from evalkit.instruments.programs import ProgramError, certification_status, check_eligibility, load_programs
 
 D = dt.date
 

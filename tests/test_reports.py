@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from evalkit import agreement, plots, reports, workflow
 from evalkit.cli import main
 from evalkit.demo import init_workspace
+from evalkit.evaluation import workflow
+from evalkit.psychometrics import agreement, plots, reports
 from evalkit.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent

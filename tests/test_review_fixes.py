@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from evalkit import scoring
-from evalkit import workflow as wf
-from evalkit.importer import import_submissions
-from evalkit.programs import default_programs_path
-from evalkit.rubric import parse_rubric
+from evalkit.evaluation import scoring
+from evalkit.evaluation import workflow as wf
+from evalkit.evaluation.importer import import_submissions
+from evalkit.instruments.programs import default_programs_path
+from evalkit.instruments.rubric import parse_rubric
 from evalkit.store import assignments, submissions
 
 RECEIVED = dt.date(2026, 9, 1)

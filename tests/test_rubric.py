@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evalkit.rubric import COMPETENCY_DOMAINS, RubricError, load_rubric, parse_rubric, validate_files
+from evalkit.instruments.rubric import COMPETENCY_DOMAINS, RubricError, load_rubric, parse_rubric, validate_files
 
 ROOT = Path(__file__).resolve().parent.parent
 RUBRICS = ROOT / "rubrics"

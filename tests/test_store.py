@@ -5,7 +5,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from evalkit import workflow as wf
+from evalkit.evaluation import workflow as wf
 from evalkit.store import SCHEMA_VERSION, StoreError, meta, open_store
 
 

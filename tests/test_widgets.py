@@ -14,7 +14,9 @@ import ipywidgets as w
 import pytest
 import sqlalchemy as sa
 
-from evalkit import cli, serve, workflow
+from evalkit import cli
+from evalkit.cli import serve
+from evalkit.evaluation import workflow
 from evalkit.store import audit, open_store
 from evalkit.widgets import AdjudicationApp, ScoringApp, adjudication_app, scoring_app
 from evalkit.widgets.common import (CriterionRow, Debouncer, QueueView, WorkspaceError, current_username,
@@ -237,7 +239,7 @@ def test_the_summary_shows_the_weighted_total_and_provisional_outcome(store):
     assert "100.0%" in form.summary.value and "Meets the standard" in form.summary.value
     first = form.rubric.criteria[0]
     form.rows[first.id].levels.value = first.levels[0].score
-    from evalkit import scoring
+    from evalkit.evaluation import scoring
     expected = scoring.outcome(form.rubric, form.levels())
     assert f"{expected.total:.1f}%" in form.summary.value
     assert ("Deficient" in form.summary.value) == (not expected.passed)

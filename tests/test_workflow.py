@@ -6,8 +6,8 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from evalkit import workflow as wf
 from evalkit.calendar import add_business_days
+from evalkit.evaluation import workflow as wf
 from evalkit.store import assignments, audit, criterion_scores
 
 RECEIVED = dt.date(2026, 9, 1)
@@ -316,7 +316,7 @@ def test_due_report_and_queue(s):
 
 
 def test_rubric_edited_after_scoring_started_is_detected_not_mixed(s, tmp_path):
-    from evalkit.programs import default_programs_path
+    from evalkit.instruments.programs import default_programs_path
     sid = received(s)
     wf.save_draft(s, sid, "r1", {"PM1": 3})
     old_version = wf.submission(s, sid)["rubric_version"]

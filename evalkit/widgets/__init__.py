@@ -1,4 +1,4 @@
-"""ipywidgets views over :mod:`evalkit.workflow`: the SME scoring workbench and the adjudicator's view.
+"""ipywidgets views over :mod:`evalkit.evaluation.workflow`: the SME scoring workbench and the adjudicator's view.
 
 Each notebook is one line, ``scoring_app()`` or ``adjudication_app()``; the logic lives in evalkit's modules.
 """

@@ -1,7 +1,7 @@
 """The adjudicator's view: submissions whose raters disagreed beyond the tolerance, both raters' levels and
 feedback side by side per criterion (disagreements marked), and the resolved level and merged feedback.
 
-Thin over :mod:`evalkit.workflow`: ``queue`` and ``open_adjudications`` list the work, ``assign_adjudicator`` takes
+Thin over :mod:`evalkit.evaluation.workflow`: ``queue`` and ``open_adjudications`` list the work, ``assign_adjudicator`` takes
 an unassigned submission, ``adjudication_view`` shows the raters' finals (only to the assigned adjudicator),
 ``save_draft`` keeps work in progress and ``adjudicate`` decides. The notebook ``notebooks/adjudicate.ipynb`` is
 one line: ``adjudication_app()``.
@@ -13,8 +13,8 @@ import html
 
 import ipywidgets as w
 
-from .. import workflow
-from ..rubric import Criterion
+from ..evaluation import workflow
+from ..instruments.rubric import Criterion
 from .common import SAVE_ERRORS, STYLE, QueueView, WorkspaceError, local_time, message, open_workspace
 from .scoring import AUTOSAVE_SECONDS, RubricForm, Workbench
 

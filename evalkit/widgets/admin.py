@@ -1,7 +1,7 @@
 """The admin's view: pipeline counts, what is due or overdue, a letter preview, and the letter batch.
 
 ``admin_app()`` is the whole of ``notebooks/admin.ipynb``. Nothing runs until the admin presses "Issue letters";
-the button calls :func:`evalkit.letters.run_batch`, the same function as ``evalkit letters``.
+the button calls :func:`evalkit.letters.batch.run_batch`, the same function as ``evalkit letters``.
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import time
 
 import ipywidgets as w
 
-from .. import letters, workflow
-from ..letter_content import letter_content, render_letter_html
+from ..evaluation import workflow
+from ..letters import batch as letters
+from ..letters.content import letter_content, render_letter_html
 from .common import STYLE, WorkspaceError, close_tree, message, open_workspace, resolve_workspace
 
 __all__ = ["AdminApp", "admin_app", "pipeline_table", "due_table"]
@@ -73,7 +74,7 @@ class AdminApp(w.VBox):
     workspace : str or Path, optional
         Workspace folder or database URL (default ``$EVALKIT_WORKSPACE``, else ``workspace/``).
     jobs : int, optional
-        Worker processes for the batch (default as :func:`evalkit.letters.run_batch`).
+        Worker processes for the batch (default as :func:`evalkit.letters.batch.run_batch`).
     """
 
     def __init__(self, workspace=None, jobs: int | None = None, **kwargs):

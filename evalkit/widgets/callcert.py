@@ -19,7 +19,8 @@ from typing import Callable
 
 import ipywidgets as w
 
-from .. import callcert, scoring
+from .. import callcert
+from ..evaluation import scoring
 from ..store import Store
 from .common import SAVE_ERRORS, STYLE, CriterionRow, WorkspaceError, message, open_workspace
 

@@ -20,9 +20,9 @@ from typing import Callable, Iterable
 import ipywidgets as w
 import sqlalchemy as sa
 
-from .. import workflow
-from ..rubric import Criterion
-from ..scoring import ScoringError
+from ..evaluation import workflow
+from ..evaluation.scoring import ScoringError
+from ..instruments.rubric import Criterion
 from ..store import Store, StoreError, open_store
 
 __all__ = ["WorkspaceError", "resolve_workspace", "open_workspace", "current_username", "css_name", "STYLE",
@@ -311,7 +311,7 @@ class QueueView:
     Parameters
     ----------
     rows : list of dict
-        Rows as :func:`evalkit.workflow.queue` returns them.
+        Rows as :func:`evalkit.evaluation.workflow.queue` returns them.
     on_open : callable
         Called with the submission id when a row's button is clicked.
     todo_states : iterable of str

@@ -1,8 +1,8 @@
 """The SME's scoring workbench: who is scoring, their queue, and the scoring form beside the work product.
 
-Thin over :mod:`evalkit.workflow`: the queue is ``workflow.queue``, the form loads ``workflow.rater_scores`` (which
+Thin over :mod:`evalkit.evaluation.workflow`: the queue is ``workflow.queue``, the form loads ``workflow.rater_scores`` (which
 enforces blind scoring: a rater only ever sees their own scores) and writes through ``workflow.save_draft`` and
-``workflow.submit_final``; totals and the provisional outcome come from :mod:`evalkit.scoring`. The notebook
+``workflow.submit_final``; totals and the provisional outcome come from :mod:`evalkit.evaluation.scoring`. The notebook
 ``notebooks/score_submissions.ipynb`` is one line: ``scoring_app()``.
 
 :class:`RubricForm` and :class:`Workbench` are shared with the adjudicator's view
@@ -17,12 +17,12 @@ from typing import Callable
 
 import ipywidgets as w
 
-from .. import scoring, workflow
-from ..documents import document_path, render_document
-from ..rubric import Criterion
+from ..evaluation import scoring, workflow
+from ..evaluation.documents import document_path, render_document
+from ..instruments.rubric import Criterion
 from ..store import Store
-from .common import (SAVE_ERRORS, STYLE, CriterionRow, Debouncer, QueueView, RaterPicker, WorkspaceError,
-                     close_tree, current_username, local_time, message, open_workspace)
+from .common import (SAVE_ERRORS, STYLE, CriterionRow, Debouncer, QueueView, RaterPicker, WorkspaceError, close_tree,
+                     current_username, local_time, message, open_workspace)
 
 __all__ = ["AUTOSAVE_SECONDS", "RubricForm", "ScoringForm", "Workbench", "ScoringApp", "scoring_app",
            "submission_header", "document_pane", "gap_message"]
@@ -71,7 +71,7 @@ class RubricForm:
     store : Store
     submission_id : int
     username : str
-        Who fills the form; they must be assigned to the submission (else :class:`evalkit.workflow.WorkflowError`).
+        Who fills the form; they must be assigned to the submission (else :class:`evalkit.evaluation.workflow.WorkflowError`).
     today : date, optional
         The decision date if the final step decides the submission (default: today).
     autosave_seconds : float

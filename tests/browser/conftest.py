@@ -147,7 +147,7 @@ def start_server(browser_workspace, tmp_path_factory):
             raise ValueError(f"server kind {kind!r}; expected 'voila' or 'lab'")
         port, token = free_port(), secrets.token_hex(16)
         if command is None:
-            from evalkit.serve import server_command
+            from evalkit.cli.serve import server_command
             command = server_command(Path(root), port, token, lab=kind == "lab")
             if kind == "lab":
                 command += [f"--LabApp.user_settings_dir={home / 'settings'}",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import workflow
+from evalkit.evaluation import workflow
 from evalkit.store import open_store
 from evalkit.widgets.common import css_name
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .calendar import HolidayCalendar, add_business_days
+from ..calendar import HolidayCalendar, add_business_days
 
 __all__ = [
     "ProgramError",
@@ -103,7 +103,7 @@ class Program:
 
 
 def default_programs_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "rubrics" / "programs.yaml"
+    return Path(__file__).resolve().parents[2] / "rubrics" / "programs.yaml"
 
 
 _INT_FIELDS = ("knowledge_assessments", "testing_window_years", "recertification_years", "recertification_notice_days",

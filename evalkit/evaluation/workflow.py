@@ -18,13 +18,13 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
+from ..calendar import as_date, business_days_between
+from ..instruments.programs import Program, load_programs
+from ..instruments.rubric import Rubric, load_rubric, parse_rubric
+from ..store import Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
+from ..store import programs as programs_table
+from ..store import raters, resolved_scores, rubric_versions, submissions, utcnow
 from . import scoring
-from .calendar import as_date, business_days_between
-from .programs import Program, load_programs
-from .rubric import Rubric, load_rubric, parse_rubric
-from .store import (Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions,
-                    notifications, programs as programs_table, raters, resolved_scores, rubric_versions,
-                    submissions, utcnow)
 
 __all__ = [
     "WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",

@@ -19,12 +19,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .cli import CommandError, add_workspace_arg, default_workspace
-from .store import open_store
+from ..store import open_store
+from .common import CommandError, add_workspace_arg, default_workspace
 
-__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "server_command", "page_urls", "serve", "register_cli"]
+__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "server_command", "page_urls", "serve", "register"]
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 #: The pages an evaluator opens, in the order they are listed.
 SERVED_NOTEBOOKS = ("score_submissions.ipynb", "adjudicate.ipynb")
@@ -133,7 +133,7 @@ def cmd_serve(args) -> None:
         raise CommandError(f"the {'JupyterLab' if args.lab else 'Voila'} server stopped with exit status {code}")
 
 
-def register_cli(sub) -> None:
+def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the scoring and adjudication pages to evaluators (Voila; --lab: "
                                      "JupyterLab) on localhost")
     add_workspace_arg(p)

@@ -1,8 +1,8 @@
 """Result letters: one papermill run of ``notebooks/templates/result_letter.ipynb`` per decided submission.
 
 :func:`run_batch` (and ``evalkit letters``) picks the decided submissions that have no letter yet, runs the
-template once per letter on warm kernels (:mod:`evalkit.engine`, one kernel per worker process, reset and verified
-between letters), keeps each executed notebook as the record of what was computed, exports the letter to HTML
+template once per letter on warm kernels (:mod:`evalkit.letters.engine`, one kernel per worker process, reset and
+verified between letters), keeps each executed notebook as the record of what was computed, exports the letter to HTML
 (nbconvert in-process, a template that loads nothing and shows no code) and optionally to PDF (WeasyPrint), and
 records the notification in the store once the letter's files are completely written. A manifest (CSV and JSON)
 in the output folder lists every letter with its files and their SHA-256.
@@ -35,7 +35,6 @@ import multiprocessing
 import os
 import re
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,16 +43,16 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 
-from . import workflow
-from .calendar import as_date
-from .letter_content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
-from .store import Store, candidates, decisions, notifications, open_store, submissions
+from ..calendar import as_date
+from ..evaluation import workflow
+from ..store import Store, candidates, decisions, notifications, open_store, submissions
+from .content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
 
 __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "export_html", "export_pdf",
-           "letter_content", "render_letter_html", "register_cli", "MANIFEST_FIELDS"]
+           "letter_content", "render_letter_html", "MANIFEST_FIELDS"]
 
 #: The papermill template of the result letter.
-TEMPLATE = Path(__file__).resolve().parent.parent / "notebooks" / "templates" / "result_letter.ipynb"
+TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "result_letter.ipynb"
 
 MANIFEST_FIELDS = ("submission", "candidate", "candidate_id", "program", "attempt", "result", "issue_date",
                    "due_on", "late", "status", "seconds", "files", "sha256", "error")
@@ -208,7 +207,7 @@ def _letter_output(nb) -> tuple[dict, str]:
                     CONTENT_MIMETYPE in output.get("data", {}):
                 return output["data"][CONTENT_MIMETYPE], output["data"]["text/html"]
     raise ValueError("the executed template displayed no letter (expected an output with "
-                     f"{CONTENT_MIMETYPE}; does it call evalkit.letter_content.show_letter?)")
+                     f"{CONTENT_MIMETYPE}; does it call evalkit.letters.content.show_letter?)")
 
 
 def export_html(nb) -> str:
@@ -279,8 +278,8 @@ def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int
     os.umask(0o077)  # letters are confidential: owner-only files
     # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the one it is on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up = f"from evalkit.letter_content import warm_up as _w\n_w({workspace!r})\ndel _w"
-    kernel = WarmKernel(preload=["evalkit.letter_content", "IPython.display"], warm_up_code=warm_up)
+    warm_up = f"from evalkit.letters.content import warm_up as _w\n_w({workspace!r})\ndel _w"
+    kernel = WarmKernel(preload=["evalkit.letters.content", "IPython.display"], warm_up_code=warm_up)
     Finalize(kernel, kernel.shutdown, exitpriority=10)  # worker processes skip atexit handlers
     threading.Thread(target=_watch_parent, args=(parent, kernel), daemon=True).start()
     kernel.launch()  # the kernel boots while this process imports papermill and nbconvert
@@ -362,7 +361,7 @@ class BatchResult:
     rows: list[dict]
     out: Path
     seconds: float
-    #: Per worker: kernels started, letters run, and why kernels were replaced (see :mod:`evalkit.engine`).
+    #: Per worker: kernels started, letters run, and why kernels were replaced (see :mod:`evalkit.letters.engine`).
     kernel_stats: list[dict] = field(default_factory=list)
 
     def count(self, status: str) -> int:
@@ -615,72 +614,3 @@ def _csv_value(value):
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
-
-
-# --- command line ------------------------------------------------------------------------------------------
-
-
-def register_cli(sub) -> None:
-    from .cli import add_workspace_arg
-
-    p = sub.add_parser("letters", help="produce result letters of decided submissions (papermill batch)",
-                       description="Run the result-letter template once per decided submission that has no letter "
-                                   "yet, export HTML (and PDF), write a manifest and record the notifications. "
-                                   "Exit status 1 if any letter failed or a requested submission was refused.")
-    p.add_argument("--program", help="only this program's submissions")
-    p.add_argument("--only", type=int, nargs="+", metavar="ID", help="only these submission ids")
-    p.add_argument("--jobs", type=int, metavar="N", help="worker processes, one warm kernel each "
-                                                           "(default: CPUs, at most 4)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: letters/ in the workspace folder)")
-    p.add_argument("--pdf", action="store_true", help="also export each letter to PDF")
-    p.add_argument("--dry-run", action="store_true", help="list what would be done; write nothing")
-    p.add_argument("--force", action="store_true",
-                   help="re-issue the files of already notified submissions, with their original issue date; "
-                        "the notification record is kept as first issued")
-    p.add_argument("--issue-date", metavar="YYYY-MM-DD", help="date of the letters and notifications (default today)")
-    add_workspace_arg(p)
-    p.set_defaults(func=cmd_letters)
-
-
-def cmd_letters(args) -> None:
-    from tqdm import tqdm
-
-    from .cli import CommandError, actor, default_workspace
-
-    bar = None
-
-    def progress(done: int, total: int, row: dict) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="letter", file=sys.stderr, dynamic_ncols=True)
-        bar.update(1)
-        if row["status"] == "failed":
-            bar.write(f"submission {row['submission']}: failed: {row['error']}", file=sys.stderr)
-
-    try:
-        result = run_batch(args.workspace or default_workspace(), program=args.program, only=args.only,
-                           jobs=args.jobs, out=args.out, pdf=args.pdf, dry_run=args.dry_run, force=args.force,
-                           issue_date=args.issue_date, progress=progress, actor=actor())
-    finally:
-        if bar is not None:
-            bar.close()
-    refused = [r for r in result.rows if r["status"] == "refused"]
-    if refused and len(refused) == len(result.rows):  # nothing else was asked for: the reasons are the error
-        raise CommandError(f"no letter issued, {len(refused)} refused: " + "; ".join(r["error"] for r in refused))
-    for row in result.rows:
-        if row["status"] in ("refused", "skipped"):
-            print(f"submission {row['submission']}: {row['status']}: {row['error']}", file=sys.stderr)
-    if args.dry_run:
-        for row in result.rows:
-            if row["status"] == "planned":
-                print(f"would issue #{row['submission']:<5} {row['program']:<8} {row['candidate_id']:<16} "
-                      f"due {row['due_on']}{'  LATE' if row['late'] else ''}")
-        print(f"{result.count('planned')} letter(s) to issue (dry run: nothing written)")
-    else:
-        late = sum(1 for r in result.rows if r["status"] == "issued" and r["late"])
-        print(f"{result.count('issued')} letter(s) issued ({late} late), {result.count('reissued')} re-issued, "
-              f"{result.count('failed')} failed, {result.count('refused')} refused, {result.count('skipped')} "
-              f"skipped in {result.seconds:.1f} s; manifest: {result.manifest[0]}")
-    if not result.ok:
-        raise CommandError(f"{result.count('failed')} letter(s) failed, {result.count('refused')} refused; "
-                           "see the messages above and the manifest")

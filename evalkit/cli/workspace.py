@@ -1,65 +1,18 @@
-"""`evalkit ...`: the admin's command line. Thin: every command calls the same functions as the notebooks.
-
-Every command exits 0 on success and 1 with a one-line ``evalkit: error: ...`` on bad input (2 for usage errors,
-as argparse does). Feature modules add their own commands through a ``register_cli(subparsers)`` function listed
-in ``_COMMAND_MODULES``.
-"""
+"""`evalkit init | rubric | sync | raters | conflicts | submissions | assign | status`: the workspace and the
+submissions in it."""
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib
-import os
 import sys
 import warnings
 from pathlib import Path
 
-from . import workflow
-from .calendar import as_date
-from .programs import ProgramError
-from .rubric import RubricError, validate_files
-from .scoring import ScoringError
-from .store import StoreError, open_store
-
-# Modules that contribute commands (each has register_cli(subparsers)).
-_COMMAND_MODULES: list[str] = ["reports", "callcert", "serve", "letters"]
-
-#: Errors that are the user's to fix: printed as one line, never as a traceback.
-USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
-               ValueError)
-
-
-class CommandError(Exception):
-    """A command that cannot do what was asked; the message is the one line shown."""
-
-
-def default_workspace() -> str:
-    return os.environ.get("EVALKIT_WORKSPACE") or os.environ.get("EVALKIT_DB") or "workspace"
-
-
-def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-w", "--workspace", default=None, metavar="DIR|URL",
-                        help="workspace folder or database URL (default: $EVALKIT_WORKSPACE or ./workspace)")
-
-
-def store_from(args):
-    return open_store(args.workspace or default_workspace())
-
-
-def parse_date(value: str | None, what: str) -> dt.date:
-    """A YYYY-MM-DD option, or today when not given."""
-    return dt.date.today() if value is None else as_date(value, what, CommandError)
-
-
-def actor() -> str:
-    return os.environ.get("JUPYTERHUB_USER") or os.environ.get("USER") or "admin"
-
-
-# --- commands ----------------------------------------------------------------------------------------------
+from ..evaluation import workflow
+from ..instruments.rubric import validate_files
+from .common import CommandError, actor, add_workspace_arg, parse_date, store_from
 
 
 def cmd_init(args) -> None:
-    from .demo import build_demo, init_workspace
+    from ..demo import build_demo, init_workspace
     if not args.dir.strip():
         raise CommandError("init: the folder name is empty; expected the new workspace's folder")
     target = Path(args.dir)
@@ -83,7 +36,7 @@ def cmd_rubric_validate(args) -> None:
 
 
 def cmd_import(args) -> None:
-    from .importer import import_submissions
+    from ..evaluation.importer import import_submissions
     store = store_from(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -162,10 +115,9 @@ def cmd_conflict_add(args) -> None:
               file=sys.stderr)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalkit", description="Evaluate certification work products and calls.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+
+def register(sub) -> None:
     p = sub.add_parser("init", help="create a workspace (with --demo: realistic synthetic data in every state)")
     p.add_argument("dir")
     p.add_argument("--demo", action="store_true", help="add demo candidates, raters and submissions")
@@ -220,33 +172,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
     add_workspace_arg(p)
     p.set_defaults(func=cmd_status)
-
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"evalkit.{name}").register_cli(sub)
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except (CommandError, *USER_ERRORS) as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        if isinstance(exc, RubricError) and len(lines) > 1:  # one line per rubric problem is validate's job
-            lines = [f"{lines[0]} (and {len(lines) - 1} more: `evalkit rubric validate FILE` lists them all)"]
-        print(f"evalkit: error: {'; '.join(lines)}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # `evalkit status | head`: the reader stopped reading. Point stdout at /dev/null so the interpreter's
-        # final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        print("evalkit: interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Mapping
 
-from .rubric import Rubric
+from ..instruments.rubric import Rubric
 
 __all__ = ["ScoringError", "Outcome", "Comparison", "validate_levels", "total_percent", "domain_percents",
            "outcome", "missing_for_final", "compare_raters", "resolve_levels"]
@@ -25,13 +25,13 @@ def validate_levels(rubric: Rubric, levels: Mapping[str, object], partial: bool 
 
     Examples
     --------
-    >>> from evalkit.rubric import load_rubric
-    >>> from evalkit.programs import load_programs
+    >>> from evalkit.instruments.rubric import load_rubric
+    >>> from evalkit.instruments.programs import load_programs
     >>> r = load_rubric(load_programs()["CCOM"].rubric_path)
     >>> validate_levels(r, {r.criteria[0].id: 9})
     Traceback (most recent call last):
     ...
-    evalkit.scoring.ScoringError: criterion PM1: level 9 is not on the scale [1, 2, 3, 4]
+    evalkit.evaluation.scoring.ScoringError: criterion PM1: level 9 is not on the scale [1, 2, 3, 4]
     """
     out: dict[str, int | None] = {}
     for cid, level in levels.items():
@@ -67,8 +67,8 @@ def total_percent(rubric: Rubric, levels: Mapping[str, float]) -> float:
 
     Examples
     --------
-    >>> from evalkit.rubric import load_rubric
-    >>> from evalkit.programs import load_programs
+    >>> from evalkit.instruments.rubric import load_rubric
+    >>> from evalkit.instruments.programs import load_programs
     >>> r = load_rubric(load_programs()["CCOM"].rubric_path)
     >>> total_percent(r, {c.id: c.max_score for c in r.criteria})
     100.0

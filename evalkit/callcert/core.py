@@ -51,11 +51,11 @@ from typing import Iterable, Mapping, Sequence
 import jinja2
 import sqlalchemy as sa
 
-from . import scoring, workflow
-from .calendar import add_business_days, as_date, business_days_between, is_business_day, next_business_day
-from .programs import default_programs_path
-from .rubric import Rubric, load_rubric
-from .store import Store, cc_actions, cc_agents, cc_calls, cc_notes
+from ..calendar import add_business_days, as_date, business_days_between, is_business_day, next_business_day
+from ..evaluation import scoring, workflow
+from ..instruments.programs import default_programs_path
+from ..instruments.rubric import Rubric, load_rubric
+from ..store import Store, cc_actions, cc_agents, cc_calls, cc_notes
 
 __all__ = [
     "CALLS_REQUIRED", "CALL_PASS_MARK", "AGENT_PASS_RATE", "CALL_CERT_HOURS", "TBT_HOURS", "TARGET_DAYS",
@@ -65,7 +65,7 @@ __all__ = [
     "assign_certifier", "set_equipment_issue", "record_tbt", "score_call", "add_note", "record_action", "agent",
     "calls", "notes", "certifiers", "agent_status", "overview", "output_folder", "export_scorecard",
     "eod_report",
-    "build_demo_agents", "register_cli",
+    "build_demo_agents",
 ]
 
 CALLS_REQUIRED = 5
@@ -1135,146 +1135,3 @@ def build_demo_agents(store: Store, rng_seed: int = 2026, today: dt.date | None 
     for s in overview(store, today):
         counts[s.stage] = counts.get(s.stage, 0) + 1
     return counts
-
-
-# --- command line ------------------------------------------------------------------------------------------
-
-
-def _parse_levels(text: str) -> dict[str, int]:
-    levels = {}
-    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
-        key, sep, value = part.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise CallCertError(f"--levels item {part!r} is not ITEM=LEVEL (e.g. OPEN1=4)")
-        if key.strip() in levels:
-            raise CallCertError(f"--levels gives {key.strip()} twice; expected one level per scorecard item")
-        levels[key.strip()] = int(value)
-    return levels
-
-
-def _cli_date(text: str | None, option: str) -> dt.date:
-    return _date(text, option) if text else dt.date.today()
-
-
-def _cmd_agents(args) -> None:
-    from .cli import store_from
-    rows = overview(store_from(args), _cli_date(args.today, "--today"))
-    if not rows:
-        print("no agents")
-        return
-    print(f"{'#':>4}  {'agent':<26} {'start':<10} {'day':>3}  {'pass':<5} {'TBTs':<5} {'stage':<20} due / notes")
-    for s in rows:
-        extra = "; ".join([*map(str, s.due), *([f"equipment: {s.equipment_issue}"] if s.equipment_issue else []),
-                           *s.flags])
-        day = s.day if s.finished_on is None and s.stage != "terminated" else None
-        print(f"{s.agent_id:>4}  {s.name[:26]:<26} {s.start_date} {day or '-':>3}  "
-              f"{s.certification.calls_passed}/{s.certification.calls_scored:<3} "
-              f"{'done' if s.tbt_done_on else '-':<5} {s.stage:<20} {extra}")
-
-
-def _cmd_add_agent(args) -> None:
-    from .cli import actor, store_from
-    aid = add_agent(store_from(args), args.first, args.last, args.start, args.certifier, args.equipment, actor())
-    print(f"agent {aid}: {args.last}, {args.first}, starts {args.start}")
-
-
-def _cmd_score_call(args) -> None:
-    from .cli import actor, store_from
-    result = score_call(store_from(args), args.agent, args.certifier, _parse_levels(args.levels), args.went_well,
-                        args.marked_down or "", args.positive, args.date, args.hours, actor=actor())
-    print(f"agent {result.agent_id} call {result.call_no}: {result.score:.1f} "
-          f"{'pass' if result.passed else 'fail'}; {result.certification.calls_passed}/"
-          f"{result.certification.calls_scored} passed, {result.certification.status}")
-
-
-def _cmd_tbt(args) -> None:
-    from .cli import actor, store_from
-    record_tbt(store_from(args), args.agent, args.hours, args.date, actor())
-    print(f"agent {args.agent}: TBTs done ({args.hours:g} h)")
-
-
-def _cmd_equipment(args) -> None:
-    from .cli import actor, store_from
-    set_equipment_issue(store_from(args), args.agent, args.issue, actor())
-    print(f"agent {args.agent}: " + (f"equipment issue noted: {args.issue}" if args.issue else "equipment resolved"))
-
-
-def _cmd_note(args) -> None:
-    from .cli import actor, store_from
-    print(add_note(store_from(args), args.agent, args.name, args.text, args.date, actor()))
-
-
-def _cmd_action(args) -> None:
-    from .cli import actor, store_from
-    record_action(store_from(args), args.agent, args.action, _cli_date(args.date, "--date"), args.by, args.note,
-                  actor=actor())
-    print(f"agent {args.agent}: {_LABEL[args.action]} recorded")
-
-
-def _cmd_export(args) -> None:
-    from .cli import store_from
-    print(export_scorecard(store_from(args), args.agent, args.out))
-
-
-def _cmd_eod_report(args) -> None:
-    from .cli import store_from
-    report = eod_report(store_from(args), _cli_date(args.date, "--date"))
-    if args.out:
-        print(report.save(args.out))
-    else:
-        print(report.markdown, end="")
-
-
-def register_cli(sub) -> None:
-    """Add ``evalkit callcert ...``."""
-    from .cli import add_workspace_arg
-    p = sub.add_parser("callcert", help="call certification of agents: scorecards, ladder, end-of-day report")
-    csub = p.add_subparsers(dest="callcert_command", metavar="ACTION", required=True)
-
-    def command(name, func, help_text):
-        c = csub.add_parser(name, help=help_text, description=help_text)
-        add_workspace_arg(c)
-        c.set_defaults(func=func)
-        return c
-
-    c = command("agents", _cmd_agents, "every agent: stage, calls passed, TBTs, actions due, flags")
-    c.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
-    c = command("add-agent", _cmd_add_agent, "register an agent entering call certification")
-    c.add_argument("first")
-    c.add_argument("last")
-    c.add_argument("--start", required=True, help="business day 1 of call certification (YYYY-MM-DD)")
-    c.add_argument("--certifier")
-    c.add_argument("--equipment", help="an open equipment issue")
-    c = command("score-call", _cmd_score_call, "record the agent's next call scored on the call scorecard")
-    c.add_argument("agent", type=int)
-    c.add_argument("--certifier", required=True)
-    c.add_argument("--levels", required=True, help="every scorecard item: OPEN1=4,OPEN2=3,...")
-    c.add_argument("--went-well", required=True)
-    c.add_argument("--marked-down", help="required when an item is below the standard")
-    c.add_argument("--positive", required=True, help="at least one positive remark")
-    c.add_argument("--date", help="call date (default today)")
-    c.add_argument("--hours", type=float, help="time from the certifier connecting to the end of coaching")
-    c = command("tbt", _cmd_tbt, "record that the agent completed the TBTs")
-    c.add_argument("agent", type=int)
-    c.add_argument("--hours", type=float, required=True)
-    c.add_argument("--date", help="completion date (default today)")
-    c = command("equipment", _cmd_equipment, "note an equipment issue, or with no text mark it resolved")
-    c.add_argument("agent", type=int)
-    c.add_argument("issue", nargs="?", default=None)
-    c = command("note", _cmd_note, "add a progress note (stored as Date - Name - Note)")
-    c.add_argument("agent", type=int)
-    c.add_argument("--name", required=True, help="who reported it")
-    c.add_argument("--text", required=True)
-    c.add_argument("--date", help="note date (default today)")
-    c = command("action", _cmd_action, "record a ladder step delivered to the agent")
-    c.add_argument("agent", type=int)
-    c.add_argument("action", choices=list(_LABEL))
-    c.add_argument("--by", required=True)
-    c.add_argument("--note", required=True)
-    c.add_argument("--date", help="date delivered (default today)")
-    c = command("export", _cmd_export, "write the agent's scorecard workbook after the fifth call")
-    c.add_argument("agent", type=int)
-    c.add_argument("--out", help="folder (default <workspace>/scorecards)")
-    c = command("eod-report", _cmd_eod_report, "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
-    c.add_argument("--date", help="report date (default today)")
-    c.add_argument("--out", help="write to this file (.html for HTML, else Markdown)")

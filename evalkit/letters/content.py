@@ -17,9 +17,9 @@ import jinja2
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from . import workflow
-from .calendar import add_business_days, as_date
-from .store import Store, candidates, open_store, submissions
+from ..calendar import add_business_days, as_date
+from ..evaluation import workflow
+from ..store import Store, candidates, open_store, submissions
 
 __all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusal", "warm_up", "long_date",
            "LETTER_CSS", "CONTENT_MIMETYPE"]
@@ -398,7 +398,7 @@ def _first_letter(store: Store) -> int | None:
 
 def warm_up(workspace) -> None:
     """Produce (and throw away) one letter of the workspace, so that a warm kernel has imported and initialised
-    everything a letter needs before its baseline is taken (see :mod:`evalkit.engine`). Never raises."""
+    everything a letter needs before its baseline is taken (see :mod:`evalkit.letters.engine`). Never raises."""
     try:
         show_letter(workspace)
     except Exception:  # a sample with bad data only makes the warm-up less complete

@@ -30,7 +30,7 @@ kernel after it.
 Use::
 
     papermill.execute_notebook(src, dst, parameters, engine_name="evalkit_warm",
-                               warm_kernel=WarmKernel(preload=["evalkit.letter_content"]))
+                               warm_kernel=WarmKernel(preload=["evalkit.letters.content"]))
 
 Without ``warm_kernel`` the engine uses one kernel per process (created on first use, shut down at exit).
 """

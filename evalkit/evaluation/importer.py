@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ..store import Store, candidates
 from . import workflow
-from .store import Store, candidates
 
 __all__ = ["COLUMNS", "REQUIRED", "import_submissions"]
 
@@ -47,7 +47,7 @@ def _check_same_person(candidate_id: str, registered: tuple[str, str], given: tu
 def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
     """Register every row's submission in one transaction; returns the new submission ids.
 
-    A bad row raises :class:`~evalkit.workflow.WorkflowError` naming the file and line, and nothing is imported.
+    A bad row raises :class:`~evalkit.evaluation.workflow.WorkflowError` naming the file and line, and nothing is imported.
     """
     path = Path(path)
     try:

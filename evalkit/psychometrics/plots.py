@@ -1,4 +1,4 @@
-"""Figures of the agreement report: pure functions from the tables of :mod:`evalkit.reports` to matplotlib figures.
+"""Figures of the agreement report: pure functions from the tables of :mod:`evalkit.psychometrics.reports` to matplotlib figures.
 
 Each function returns a :class:`matplotlib.figure.Figure` made without pyplot, so no global figure state builds up
 in a long-running kernel or in the CLI; Jupyter's inline backend displays it as the value of a cell.
@@ -17,7 +17,7 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{what} needs the columns {columns}; missing {missing} (pass the table from "
-                         "evalkit.reports)")
+                         "evalkit.psychometrics.reports)")
 
 
 def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa") -> Figure:
@@ -26,7 +26,7 @@ def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa") -> Figure:
     Parameters
     ----------
     pairs : DataFrame
-        :func:`evalkit.reports.pairwise_agreement`.
+        :func:`evalkit.psychometrics.reports.pairwise_agreement`.
     value : str
         The column to show (``kappa``, ``pct_exact``, ``pct_within_1``, ``mean_total_diff``).
     """
@@ -67,7 +67,7 @@ def severity_chart(severity: pd.DataFrame, unit: str = "levels") -> Figure:
     Parameters
     ----------
     severity : DataFrame
-        :func:`evalkit.reports.rater_severity` or :func:`evalkit.reports.calibration`.
+        :func:`evalkit.psychometrics.reports.rater_severity` or :func:`evalkit.psychometrics.reports.calibration`.
     unit : {"levels", "total"}
     """
     col = {"levels": "deviation_levels", "total": "deviation_total"}[unit]
@@ -94,9 +94,9 @@ def bland_altman_plot(frame: pd.DataFrame, limits: pd.Series) -> Figure:
     Parameters
     ----------
     frame : DataFrame
-        :func:`evalkit.reports.bland_altman`.
+        :func:`evalkit.psychometrics.reports.bland_altman`.
     limits : Series
-        :func:`evalkit.reports.limits_of_agreement` (``bias``, ``lower``, ``upper``).
+        :func:`evalkit.psychometrics.reports.limits_of_agreement` (``bias``, ``lower``, ``upper``).
     """
     _require(frame, ["mean", "difference"], "bland_altman_plot")
     fig = Figure(figsize=(7, 4.5))
@@ -121,7 +121,7 @@ def drift_chart(drift: pd.DataFrame) -> Figure:
     Parameters
     ----------
     drift : DataFrame
-        :func:`evalkit.reports.severity_drift`.
+        :func:`evalkit.psychometrics.reports.severity_drift`.
     """
     _require(drift, ["rater", "period_start", "deviation_levels", "levels_ci_low", "levels_ci_high"], "drift_chart")
     fig = Figure(figsize=(8, 4.5))
@@ -152,7 +152,7 @@ def level_usage_bars(usage: pd.DataFrame) -> Figure:
     Parameters
     ----------
     usage : DataFrame
-        :func:`evalkit.reports.level_usage`.
+        :func:`evalkit.psychometrics.reports.level_usage`.
     """
     _require(usage, ["criterion", "level", "proportion"], "level_usage_bars")
     order = list(dict.fromkeys(usage["criterion"]))

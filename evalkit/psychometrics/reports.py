@@ -4,7 +4,7 @@
 score of every assigned rater (``role="rater"``); adjudicators' scores are kept apart. The report functions turn
 that into :class:`pandas.DataFrame` tables; :func:`agreement_report` runs them all and :func:`render_html` writes
 one self-contained HTML page. This view reads every rater's final scores, so it belongs to admins and
-psychometricians: it is never shown to raters (their blind view is :func:`evalkit.workflow.rater_scores`).
+psychometricians: it is never shown to raters (their blind view is :func:`evalkit.evaluation.workflow.rater_scores`).
 Candidates are identified by submission id only.
 
 Choices, stated once (each table repeats the ones it depends on):
@@ -49,9 +49,10 @@ import pandas as pd
 import sqlalchemy as sa
 from scipy import stats
 
-from . import agreement, scoring, workflow
-from .rubric import Rubric
-from .store import Store, assignments, criterion_scores, decisions, raters, resolved_scores, submissions
+from ..evaluation import scoring, workflow
+from ..instruments.rubric import Rubric
+from ..store import Store, assignments, criterion_scores, decisions, raters, resolved_scores, submissions
+from . import agreement
 
 __all__ = [
     "ReportError", "RatingData", "AgreementReport", "DEFAULT_BOOTSTRAP", "RESULT_COLUMNS", "rubric_versions",
@@ -59,7 +60,7 @@ __all__ = [
     "criterion_agreement", "total_agreement", "bland_altman", "limits_of_agreement", "pairwise_agreement",
     "rater_severity", "severity_drift", "calibration", "adjudication_rates", "adjudication_by_program",
     "instrument_reliability", "item_total", "level_usage", "summary_table", "agreement_report", "render_html",
-    "write_html_report", "register_cli",
+    "write_html_report", "check_output_path",
 ]
 
 #: Resamples for Krippendorff's alpha when no bootstrap count is given (it has no analytic interval).
@@ -168,7 +169,7 @@ def rubric_versions(store: Store, program_id: str) -> pd.DataFrame:
     DataFrame
         Index ``version``; columns ``submissions``, ``double_scored`` (operational submissions with at least two
         final rater scores), ``benchmarks``, ``first_received``, ``last_received``, ``current`` (the version
-        programs.yaml points at now). Raises :class:`~evalkit.workflow.WorkflowError` for an unknown program or one
+        programs.yaml points at now). Raises :class:`~evalkit.evaluation.workflow.WorkflowError` for an unknown program or one
         without a work product.
     """
     current = workflow.rubric_version_of(store, program_id)
@@ -310,7 +311,7 @@ def _rater_results(rubric: Rubric, scores: pd.DataFrame) -> pd.DataFrame:
 
 # --- statistics with their conventions -----------------------------------------------------------------------
 
-#: Columns of every table row made from an :class:`~evalkit.agreement.AgreementResult`.
+#: Columns of every table row made from an :class:`~evalkit.psychometrics.agreement.AgreementResult`.
 RESULT_COLUMNS = ["statistic", "value", "ci_low", "ci_high", "se", "n_subjects", "n_raters", "weights", "level",
                   "categories", "missing", "ci_method", "confidence", "n_excluded", "note", "version", "describe"]
 
@@ -989,7 +990,7 @@ def render_html(report: AgreementReport) -> str:
         sections=sections)
 
 
-def _output_path(path) -> Path:
+def check_output_path(path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ReportError(f"{path} is a folder; give the report's file name (e.g. {path / 'agreement.html'})")
@@ -1002,7 +1003,7 @@ def _output_path(path) -> Path:
 
 def write_html_report(report: AgreementReport, path) -> Path:
     """Write :func:`render_html` to ``path`` (readable by its owner only: it holds every rater's scores)."""
-    path = _output_path(path)
+    path = check_output_path(path)
     html = render_html(report)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -1013,61 +1014,3 @@ def write_html_report(report: AgreementReport, path) -> Path:
         tmp.unlink(missing_ok=True)
         raise ReportError(f"cannot write {path}: {exc.strerror}") from None
     return path
-
-
-# --- command line --------------------------------------------------------------------------------------------
-
-
-def _count(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
-    def parse(text: str) -> int:
-        import argparse
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
-        return value
-    return parse
-
-
-def cmd_agreement(args) -> None:
-    from .cli import store_from
-
-    if args.out is not None:
-        _output_path(args.out)  # refuse a bad destination (or an empty --out) before the work
-    store = store_from(args)
-    report = agreement_report(store, args.program, args.rubric_version, args.bootstrap, args.seed,
-                              args.min_shared)
-    data = report.data
-    print(f"{data.program}: {data.version_note}")
-    if args.out:
-        path = write_html_report(report, args.out)
-        print(f"agreement report written to {path}")
-        return
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print("\nAgreement per criterion (estimate [95% CI]):")
-        print(summary_table(report.tables["criterion_agreement"], "criterion").to_string())
-        print("\nTotal % and decision:")
-        print(summary_table(report.tables["total_agreement"], ["target", "measure"], columns=None).to_string())
-        print("\nRater severity (positive = lenient):")
-        print(report.tables["rater_severity"].drop(columns="method").round(3).to_string(index=False))
-
-
-def register_cli(sub) -> None:
-    """Add ``evalkit agreement``."""
-    from .cli import add_workspace_arg
-
-    p = sub.add_parser("agreement", help="inter-rater agreement report for a program (tables, or HTML with --out)")
-    p.add_argument("--program", required=True, help="program id, e.g. CCOM")
-    p.add_argument("--rubric-version", help="rubric version (default: the one with the most double-scored data)")
-    p.add_argument("--out", metavar="FILE.html", help="write the full HTML report here (default: print tables)")
-    p.add_argument("--bootstrap", type=_count(0), default=None, metavar="N",
-                   help=f"bootstrap every interval with N resamples (default: analytic intervals, "
-                        f"{DEFAULT_BOOTSTRAP} resamples for Krippendorff's alpha; 0: analytic only)")
-    p.add_argument("--seed", type=_count(0), default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--min-shared", type=_count(1), default=3, metavar="N",
-                   help="pairwise table: raters sharing at least N submissions (default 3)")
-    add_workspace_arg(p)
-    p.set_defaults(func=cmd_agreement)

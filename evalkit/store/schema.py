@@ -1,0 +1,210 @@
+"""The tables of an evalkit database (SQLAlchemy Core).
+
+This is the schema as the code reads and writes it. A database gets it through the migrations in
+``evalkit/store/migrations`` (Alembic); a test checks that the migrations and these tables agree.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+programs = sa.Table(
+    "programs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON of the program as loaded from programs.yaml
+)
+
+rubric_versions = sa.Table(
+    "rubric_versions", metadata,
+    sa.Column("version", sa.String(32), primary_key=True),  # content hash
+    sa.Column("rubric_id", sa.String(64), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the YAML as registered, so an old score can be read with its instrument
+    sa.Column("registered_at", sa.DateTime, nullable=False),
+)
+
+candidates = sa.Table(
+    "candidates", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("first_name", sa.Text, nullable=False),
+    sa.Column("last_name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("organisation", sa.Text),
+)
+
+raters = sa.Table(
+    "raters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("is_adjudicator", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_lead", sa.Boolean, nullable=False, default=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+)
+
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("rater_id", sa.Integer, sa.ForeignKey("raters.id"), primary_key=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), primary_key=True),
+    sa.Column("reason", sa.Text),
+)
+
+submissions = sa.Table(
+    "submissions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("previous_id", sa.Integer, sa.ForeignKey("submissions.id")),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),  # notification deadline
+    sa.Column("manager_signoff", sa.Boolean, nullable=False),
+    sa.Column("document", sa.Text),  # path of the work product, relative to the workspace
+    sa.Column("is_benchmark", sa.Boolean, nullable=False, default=False),  # a "gold" submission for calibration
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("candidate_id", "program_id", "attempt"),
+)
+
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+    sa.Column("rater_id", sa.Integer, sa.ForeignKey("raters.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # rater | adjudicator
+    sa.Column("status", sa.String(16), nullable=False),  # assigned | draft | final
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+    sa.Column("saved_at", sa.DateTime),
+    sa.Column("submitted_at", sa.DateTime),
+    sa.Column("comment", sa.Text),  # overall comment of the rater
+    sa.UniqueConstraint("submission_id", "rater_id"),
+)
+
+criterion_scores = sa.Table(
+    "criterion_scores", metadata,
+    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("assignments.id"), primary_key=True),
+    sa.Column("criterion_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.Integer),  # None while only feedback has been typed
+    sa.Column("feedback", sa.Text, nullable=False, default=""),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("result", sa.String(16), nullable=False),  # pass | deficient
+    sa.Column("total_percent", sa.Float, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),  # agreement | adjudication | benchmark
+    sa.Column("decided_on", sa.Date, nullable=False),
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+)
+
+resolved_scores = sa.Table(
+    "resolved_scores", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("criterion_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.Float, nullable=False),
+    sa.Column("feedback", sa.Text, nullable=False, default=""),
+)
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("late", sa.Boolean, nullable=False),
+    sa.Column("files", sa.Text, nullable=False),  # JSON: [{"path":..., "sha256":...}]
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.Text, nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+)
+
+# --- call certification ------------------------------------------------------------------------------------
+
+cc_agents = sa.Table(
+    "cc_agents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("first_name", sa.Text, nullable=False),
+    sa.Column("last_name", sa.Text, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),  # first day of call certs (after training)
+    sa.Column("certifier", sa.Text),
+    sa.Column("equipment_issue", sa.Text),
+    sa.Column("tbt_hours", sa.Float),
+    sa.Column("tbt_done_on", sa.Date),  # the day the TBTs (training) were completed
+    sa.Column("completed_on", sa.Date),
+)
+
+cc_calls = sa.Table(
+    "cc_calls", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("call_no", sa.Integer, nullable=False),
+    sa.Column("certifier", sa.Text, nullable=False),
+    sa.Column("scored_on", sa.Date, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("levels", sa.Text, nullable=False),  # JSON {criterion: level} on the call scorecard
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("went_well", sa.Text, nullable=False),
+    sa.Column("marked_down", sa.Text, nullable=False),
+    sa.Column("positive", sa.Text, nullable=False),
+    sa.Column("duration_hours", sa.Float),
+    sa.UniqueConstraint("agent_id", "call_no"),
+)
+
+cc_actions = sa.Table(
+    "cc_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),  # coaching | written_cap | final_cap | termination
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+cc_notes = sa.Table(
+    "cc_notes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+# The audit log is append-only in the database itself, not only by convention in this module.
+for _op in ("UPDATE", "DELETE"):
+    event.listen(audit, "after_create", sa.DDL(
+        f"CREATE TRIGGER audit_no_{_op.lower()} BEFORE {_op} ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END").execute_if(dialect="sqlite"))
+event.listen(audit, "after_create", sa.DDL(
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$; "
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()").execute_if(dialect="postgresql"))
+
+sa.Index("ix_assignments_rater", assignments.c.rater_id, assignments.c.status)
+sa.Index("ix_submissions_state", submissions.c.state)
+sa.Index("ix_audit_entity", audit.c.entity, audit.c.entity_id)
+
