@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_bad_programs_file_names_the_place(tmp_path, programs, edit, message):
 def test_missing_programs_file():
     with pytest.raises(ProgramError, match="file not found"):
         load_programs("/nonexistent/programs.yaml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("defaults: &d {pass_mark: 75}\nprograms: {X: *d}\n", r"programs\.yaml:1: anchor &d; expected plain YAML"),
+    ("programs:\n  X:\n    pass_mark: " + "9" * 5000 + "\n", r"programs\.yaml:3: pass_mark: is a 5000-character number"),
+    ("programs:\n  \"A\\nB\": 3\n", r"programs\.yaml: programs\.A\\nB: expected a mapping$"),
+])
+def test_hostile_programs_file_is_refused_in_one_line(tmp_path, text, message):
+    path = tmp_path / "programs.yaml"
+    path.write_text(text)
+    with pytest.raises(ProgramError) as info:
+        load_programs(path)
+    assert "\n" not in str(info.value)
+    assert re.search(message, str(info.value)), str(info.value)

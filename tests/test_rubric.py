@@ -253,3 +253,53 @@ def test_validate_files_reports_only_the_bad_files():
     assert not any(p.startswith(f"{g}:") for g in good for p in problems)
     assert validate_files(good) == []
     assert validate_files(SHIPPED) == []
+
+
+# --- hostile YAML: refused before it is composed, in one short line naming the file and the line -------------
+
+_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+HOSTILE = {
+    "recursive alias": ("id: &x [*x]\n", r"evil\.yaml:1: anchor &x; expected plain YAML without anchors"),
+    "billion laughs": (_LAUGHS, r"evil\.yaml:1: anchor &a; expected plain YAML"),
+    "alias bomb under id": (_LAUGHS + "id: *i\n", r"evil\.yaml:1: anchor &a"),
+    "deep flow nesting": ("id: " + "[" * 50_000 + "]" * 50_000 + "\n", r"evil\.yaml:1: nested 33 levels deep; "
+                                                                         r"expected at most 32"),
+    "deep block nesting": ("".join("  " * i + "k:\n" for i in range(700)), r"evil\.yaml:33: nested 33 levels deep"),
+    "4,300-digit integer": ("id: ok\ntitle: t\npass_rule: {pass_mark: " + "7" * 4_300 + "}\n",
+                            r"evil\.yaml:3: pass_mark: is a 4300-character number; expected at most 40 characters"),
+    "tagged long integer": ("id: !!int " + "1" * 100 + "\n", r"evil\.yaml:1: id: is a 100-character number"),
+    "key with a newline": ('"a\\nb": 1\n"a\\nb": 2\n', r"evil\.yaml:2: a\\nb: duplicate key 'a\\nb'"),
+    "oversized file": ("# " + "x" * 1_100_000 + "\n", r"evil\.yaml: is 1,100,003 bytes; expected at most 1,048,576"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_yaml_is_refused_in_one_short_line(case, tmp_path):
+    text, expected = HOSTILE[case]
+    path = tmp_path / "evil.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems = _problems(path)
+    assert re.match(f"{re.escape(str(tmp_path))}/{expected}", problems[0]), problems
+    assert all("\n" not in p and len(p) < 400 for p in problems), [p[:200] for p in problems]
+
+
+def test_deep_nesting_cannot_crash_the_interpreter(tmp_path):
+    # 50,000 levels overflowed libyaml's composer (a segfault) before the depth was screened on the event stream.
+    import subprocess
+    import sys
+    path = tmp_path / "deep.yaml"
+    path.write_text("id: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    code = "import sys; from evalkit.rubric import validate_files; print(validate_files([sys.argv[1]])[0])"
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-500:]
+    assert "nested 33 levels deep" in run.stdout
+
+
+def test_a_long_value_is_shortened_in_its_message(tmp_path):
+    path = tmp_path / "long.yaml"
+    path.write_text("id: [" + ", ".join(["word"] * 50_000) + "]\n")
+    problems = _problems(path)
+    assert any("id: is ['word', 'word', 'word', 'word', ...]; expected" in p for p in problems), problems
+    assert all(len(p) < 400 for p in problems)

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from ..calendar import HolidayCalendar, add_business_days
+from .yamltext import Loader, one_line, screen, show, yaml_error
 
 __all__ = [
     "ProgramError",
@@ -31,7 +32,10 @@ SIGNOFF_RULES = ("required", "encouraged", "none")
 
 
 class ProgramError(ValueError):
-    """programs.yaml (or a question about a program) that cannot be answered."""
+    """programs.yaml (or a question about a program) that cannot be answered; the message is one line."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True)
@@ -122,15 +126,18 @@ def load_programs(path=None) -> dict[str, Program]:
     """
     path = Path(path) if path else default_programs_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProgramError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
         raise ProgramError(f"{path}: cannot be read: {exc}") from None
+    refusal = screen(text, str(path))
+    if refusal:
+        raise ProgramError(refusal)
+    try:
+        data = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ProgramError(f"{path}:{mark.line + 1 if mark else '?'}: YAML syntax error: "
-                           f"{getattr(exc, 'problem', exc)}") from None
+        raise ProgramError(yaml_error(str(path), exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
         raise ProgramError(f"{path}: expected a mapping with 'defaults' and 'programs'")
     defaults = data.get("defaults") or {}
@@ -141,7 +148,7 @@ def load_programs(path=None) -> dict[str, Program]:
         out[str(pid)] = _program(path, str(pid), {**defaults, **raw})
     for p in out.values():
         if p.advances_to and p.advances_to not in out:
-            raise ProgramError(f"{path}: programs.{p.id}.advances_to: unknown program {p.advances_to!r}")
+            raise ProgramError(f"{path}: programs.{p.id}.advances_to: unknown program {show(p.advances_to)}")
     return out
 
 
@@ -151,7 +158,7 @@ def _program(path: Path, pid: str, raw: dict) -> Program:
     def need(key, kind, what):
         value = raw.get(key)
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise ProgramError(f"{where}.{key}: is {value!r}; expected {what}")
+            raise ProgramError(f"{where}.{key}: is {show(value)}; expected {what}")
         return value
 
     name = need("name", str, "the designation's name")
@@ -166,7 +173,7 @@ def _program(path: Path, pid: str, raw: dict) -> Program:
     bools = {k: need(k, bool, "true or false") for k in _BOOL_FIELDS}
     signoff = raw.get("manager_signoff", "none")
     if signoff not in SIGNOFF_RULES:
-        raise ProgramError(f"{where}.manager_signoff: is {signoff!r}; expected one of {list(SIGNOFF_RULES)}")
+        raise ProgramError(f"{where}.manager_signoff: is {show(signoff)}; expected one of {list(SIGNOFF_RULES)}")
     wp = raw.get("work_product")
     work_product = None
     rubric_path = None

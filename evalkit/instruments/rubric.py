@@ -38,6 +38,8 @@ from pathlib import Path
 
 import yaml
 
+from .yamltext import Loader, one_line, screen, show, yaml_error
+
 __all__ = [
     "COMPETENCY_DOMAINS",
     "RubricError",
@@ -59,7 +61,7 @@ class RubricError(ValueError):
     """A rubric file that cannot be used. ``problems`` holds one line per problem found."""
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
+        self.problems = [one_line(p) for p in problems]
         super().__init__("\n".join(self.problems))
 
 
@@ -92,7 +94,7 @@ class Criterion:
         for level in self.levels:
             if level.score == score:
                 return level
-        raise ValueError(f"criterion {self.id}: level {score!r} is not one of {list(self.scores)}")
+        raise ValueError(f"criterion {self.id}: level {show(score)} is not one of {list(self.scores)}")
 
     def meets(self, score: int) -> bool:
         return score >= self.meets_standard
@@ -126,7 +128,7 @@ class Rubric:
         for c in self.criteria:
             if c.id == criterion_id:
                 return c
-        raise KeyError(f"rubric {self.id}: no criterion {criterion_id!r}")
+        raise KeyError(f"rubric {self.id}: no criterion {show(criterion_id)}")
 
     @property
     def criterion_ids(self) -> tuple[str, ...]:
@@ -144,8 +146,6 @@ class Rubric:
         return sum(c.weight * c.max_score for c in self.criteria)
 
 
-# libyaml's loader where it is installed: a letter or a form parses its rubric in a few milliseconds, not 30.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # --- parsing -------------------------------------------------------------------------------------------------
 
@@ -218,23 +218,21 @@ class _Checker:
         else:
             ok = isinstance(value, kind)
         if not ok:
-            self.fail(path + (key,), f"is {value!r}; expected {what}")
+            self.fail(path + (key,), f"is {show(value)}; expected {what}")
             return None
         return value
 
 
 def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     """Parse and validate rubric YAML text; ``name`` is used in messages. Raises :class:`RubricError`."""
+    refusal = screen(text, name)
+    if refusal:
+        raise RubricError([refusal])
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=Loader)
+        data = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark else name
-        column = f" (column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RubricError([f"{where}: YAML syntax error{column}: {problem}; expected valid YAML (check the "
-                           "indentation, and quote text containing ': ' or ' #')"]) from None
+        raise RubricError([yaml_error(name, exc)]) from None
     if node is None or not isinstance(data, dict):
         kinds = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
         found = "an empty file" if node is None else kinds.get(type(data), type(data).__name__)
@@ -242,22 +240,22 @@ def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
                            "expected a mapping with id, title, domains, criteria, pass_rule, tolerance"])
     check = _Checker(name, _line_index(node))
     for path, line, key in _duplicate_keys(node):
-        check.fail(path, f"duplicate key {key!r}; each key may appear once", line=line)
+        check.fail(path, f"duplicate key {show(key)}; each key may appear once", line=line)
 
     rubric_id = check.get(data, (), "id", str, "a non-empty identifier such as ccom-wpa")
     title = check.get(data, (), "title", str, "a non-empty title")
     notes = data.get("version_notes") or ""
     if not isinstance(notes, str):
-        check.fail(("version_notes",), f"is {notes!r}; expected text")
+        check.fail(("version_notes",), f"is {show(notes)}; expected text")
         notes = ""
 
     domains = check.get(data, (), "domains", list, "a list of competency domain names") or []
     domain_names: list[str] = []
     for i, d in enumerate(domains):
         if not isinstance(d, str) or not d.strip():
-            check.fail(("domains", i), f"is {d!r}; expected a domain name")
+            check.fail(("domains", i), f"is {show(d)}; expected a domain name")
         elif d in domain_names:
-            check.fail(("domains", i), f"duplicate domain {d!r}")
+            check.fail(("domains", i), f"duplicate domain {show(d)}")
         else:
             domain_names.append(d)
 
@@ -269,7 +267,8 @@ def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     for i, raw in enumerate(raw_criteria or []):
         path = ("criteria", i)
         if not isinstance(raw, dict):
-            check.fail(path, f"is {raw!r}; expected a mapping with id, domain, assesses, weight, meets_standard, levels")
+            check.fail(path, f"is {show(raw)}; expected a mapping with id, domain, assesses, weight, meets_standard, "
+                             "levels")
             continue
         crit = _parse_criterion(check, path, raw, domain_names, seen_ids)
         if crit is not None:
@@ -292,15 +291,15 @@ def _parse_criterion(check: _Checker, path: tuple, raw: dict, domains: list[str]
     cid = check.get(raw, path, "id", str, "a non-empty criterion id")
     if cid is not None:
         if cid in seen_ids:
-            check.fail(path + ("id",), f"duplicate criterion id {cid!r}; ids must be unique")
+            check.fail(path + ("id",), f"duplicate criterion id {show(cid)}; ids must be unique")
         seen_ids.add(cid)
     domain = check.get(raw, path, "domain", str, "one of the rubric's domains")
     if domain is not None and domain not in domains:
-        check.fail(path + ("domain",), f"unknown domain {domain!r}; expected one of {domains}")
+        check.fail(path + ("domain",), f"unknown domain {show(domain)}; expected one of {domains}")
     assesses = check.get(raw, path, "assesses", str, "a sentence saying what is assessed")
     weight = check.get(raw, path, "weight", float, "a positive number")
     if weight is not None and not (weight > 0 and math.isfinite(weight)):
-        check.fail(path + ("weight",), f"is {weight!r}; expected a positive, finite number")
+        check.fail(path + ("weight",), f"is {show(weight)}; expected a positive, finite number")
     meets = check.get(raw, path, "meets_standard", int, "the integer score of the lowest level that meets the standard")
     raw_levels = check.get(raw, path, "levels", list, "a list of at least two levels in ascending score order")
     levels: list[Level] = []
@@ -311,7 +310,7 @@ def _parse_criterion(check: _Checker, path: tuple, raw: dict, domains: list[str]
     for j, lv in enumerate(raw_levels or []):
         lpath = path + ("levels", j)
         if not isinstance(lv, dict):
-            check.fail(lpath, f"is {lv!r}; expected a mapping with score, label, descriptor")
+            check.fail(lpath, f"is {show(lv)}; expected a mapping with score, label, descriptor")
             level_ok = False
             continue
         score = check.get(lv, lpath, "score", int, "an integer score")
@@ -356,13 +355,14 @@ def _parse_pass_rule(check: _Checker, data: dict, criterion_ids: set[str]) -> Pa
     if must == "all":
         must = sorted(criterion_ids)
     if not isinstance(must, list):
-        check.fail(("pass_rule", "must_meet"), f"is {must!r}; expected a list of criterion ids or 'all'")
+        check.fail(("pass_rule", "must_meet"), f"is {show(must)}; expected a list of criterion ids or 'all'")
         must = []
     for k, cid in enumerate(must):
         if not isinstance(cid, str):
-            check.fail(("pass_rule", "must_meet", k), f"is {cid!r}; expected a criterion id")
+            check.fail(("pass_rule", "must_meet", k), f"is {show(cid)}; expected a criterion id")
         elif cid not in criterion_ids:
-            check.fail(("pass_rule", "must_meet", k), f"unknown criterion {cid!r}; expected one of the criteria's ids")
+            check.fail(("pass_rule", "must_meet", k),
+                       f"unknown criterion {show(cid)}; expected one of the criteria's ids")
     return PassRule(float(mark) if mark is not None else 0.0, tuple(must))
 
 
@@ -376,7 +376,7 @@ def _parse_tolerance(check: _Checker, data: dict) -> Tolerance | None:
         check.fail(("tolerance", "levels"), f"is {levels}; expected an integer >= 0")
     decision = raw.get("decision", True)
     if not isinstance(decision, bool):
-        check.fail(("tolerance", "decision"), f"is {decision!r}; expected true or false")
+        check.fail(("tolerance", "decision"), f"is {show(decision)}; expected true or false")
     return Tolerance(levels or 0, bool(decision))
 
 
