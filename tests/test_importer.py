@@ -55,3 +55,50 @@ def test_bad_header_and_missing_file(store, tmp_path):
         import_submissions(store, write(tmp_path, "", header="candidate_id,program,manager_signoff\n"))
     with pytest.raises(wf.WorkflowError, match="nope.csv: file not found"):
         import_submissions(store, tmp_path / "nope.csv")
+
+
+# --- hostile CSV: parsed by the csv module on the file, validated alike on SQLite and PostgreSQL --------------
+
+def _write_bytes(tmp_path, body: str):
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + body).encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("body, message", [
+    ('C-2,"' + "x" * 140_000 + '",Ng,,CCOM,2026-09-02,yes,\n', r"in.csv:2: field larger than field limit"),
+    ("C-\x002,Bo,Ng,,CCOM,2026-09-02,yes,\n", r"in.csv:2: candidate id 'C-\\x002' contains a line break or control"),
+    ("C" * 65 + ",Bo,Ng,,CCOM,2026-09-02,yes,\n", r"in.csv:2: candidate id is 65 characters long; expected at most 64"),
+    ('C-2,"Ann\nMarie",Ng,,CCOM,2026-09-02,yes,\n', r"in.csv:2: first name 'Ann\\nMarie' contains a line break"),
+    ('C-2,Bo,"Ng\u2028Lee",,CCOM,2026-09-02,yes,\n', r"in.csv:2: last name 'Ng\\u2028Lee' contains a line break"),
+    ('C-2,Bo,"Ng\x85Lee",,CCOM,2026-09-02,yes,\n', r"in.csv:2: last name 'Ng\\x85Lee' contains a line break"),
+    ('C-2,Bo,"Ng\x0cLee",,CCOM,2026-09-02,yes,\n', r"in.csv:2: last name 'Ng\\x0cLee' contains a line break"),
+    ("C-2,Bo,Ng," + "a" * 250 + "@x.org,CCOM,2026-09-02,yes,\n", r"in.csv:2: e-mail is 256 characters long"),
+])
+def test_hostile_fields_are_refused_with_their_line_on_both_databases(any_store, tmp_path, body, message):
+    with pytest.raises(wf.WorkflowError, match=message):
+        import_submissions(any_store, _write_bytes(tmp_path, body))
+    assert counts(any_store) == (0, 0)
+
+
+def test_a_line_separator_inside_a_quoted_field_does_not_split_the_row(store, tmp_path):
+    # str.splitlines() broke records at U+2028, NEL and form feed; the csv module keeps them in the field. The
+    # line after the quoted field is still named correctly.
+    body = 'C-1,Ann,Lee,"a\u2028b@x.org",CCOM,2026-09-01,yes,\nC-2,Bo,Ng,,CCXX,2026-09-02,yes,\n'
+    with pytest.raises(wf.WorkflowError, match=r"in.csv:2: e-mail 'a\\u2028b@x.org' contains a line break"):
+        import_submissions(store, _write_bytes(tmp_path, body))
+    body = 'C-1,Ann,Lee,,CCOM,2026-09-01,yes,\n"C-2",Bo,"Ng",,CCXX,2026-09-02,yes,\n'
+    with pytest.raises(wf.WorkflowError, match=r"in.csv:3: unknown program 'CCXX'"):
+        import_submissions(store, _write_bytes(tmp_path, body))
+
+
+def test_a_record_spanning_lines_is_named_by_its_first_line(store, tmp_path):
+    body = 'C-1,Ann,Lee,,CCOM,2026-09-01,yes,\n\nC-2,"Bo\nBo",Ng,,CCOM,2026-09-02,yes,\nC-3,Cy,Ng,,CCXX,2026-09-02,yes,\n'
+    with pytest.raises(wf.WorkflowError, match=r"in.csv:4: first name 'Bo\\nBo'"):
+        import_submissions(store, _write_bytes(tmp_path, body))
+
+
+def test_a_repeated_header_column_is_refused(store, tmp_path):
+    header = "candidate_id,program,received_on,manager_signoff,program\n"
+    with pytest.raises(wf.WorkflowError, match=r"in.csv:1: header repeats program; expected columns .* each once"):
+        import_submissions(store, write(tmp_path, "C-1,CCOM,2026-09-01,yes,CCSL\n", header=header))

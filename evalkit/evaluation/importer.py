@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ..messages import one_line
 from ..store import Store, candidates
 from . import workflow
 
@@ -47,36 +48,53 @@ def _check_same_person(candidate_id: str, registered: tuple[str, str], given: tu
 def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
     """Register every row's submission in one transaction; returns the new submission ids.
 
-    A bad row raises :class:`~evalkit.evaluation.workflow.WorkflowError` naming the file and line, and nothing is imported.
+    A bad row raises :class:`~evalkit.evaluation.workflow.WorkflowError` naming the file and line, and nothing is
+    imported.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # newline="": the csv module itself decides where a record ends, so a line break, form feed, U+2028 or
+        # NEL inside a quoted field stays in the field instead of splitting the row.
+        fh = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise workflow.WorkflowError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise workflow.WorkflowError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
     except OSError as exc:  # a folder, no permission
         raise workflow.WorkflowError(f"{path}: cannot be read: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
+    records: list[tuple[int, list[str]]] = []  # (the physical line a record starts on, its fields)
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            start = 1
+            for values in reader:
+                if any(v.strip() for v in values):
+                    records.append((start, values))
+                start = reader.line_num + 1
+        except UnicodeDecodeError:
+            raise workflow.WorkflowError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+        except csv.Error as exc:  # e.g. a field over the csv module's 131,072 characters
+            raise workflow.WorkflowError(f"{path}:{reader.line_num}: {exc}; nothing was imported") from None
+        except OSError as exc:
+            raise workflow.WorkflowError(f"{path}: cannot be read: {exc.strerror}") from None
+    header = [c.strip() for c in records[0][1]] if records else []
     unknown = [c for c in header if c not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header] if header else []
-    if not header or unknown or missing:
-        raise workflow.WorkflowError(
-            f"{path}:1: header {'has unknown column(s) ' + ', '.join(unknown) if unknown else ''}"
-            f"{'; ' if unknown and missing else ''}{'lacks ' + ', '.join(missing) if missing else ''}"
-            f"{'is empty' if not header else ''}; expected columns {', '.join(COLUMNS)}")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if not header or unknown or missing or twice:
+        problems = ([f"has unknown column(s) {', '.join(one_line(c, 60) for c in unknown)}"] if unknown else []) + \
+                   ([f"lacks {', '.join(missing)}"] if missing else []) + \
+                   ([f"repeats {', '.join(twice)}"] if twice else []) + ([] if header else ["is empty"])
+        raise workflow.WorkflowError(f"{path}:1: header {'; '.join(problems)}; expected columns "
+                                     f"{', '.join(COLUMNS)}, each once")
     ids: list[int] = []
     seen: set[tuple[str, str]] = set()
     with store.transaction(actor) as tx:
-        for row in reader:
-            line = reader.line_num
+        for line, values in records[1:]:
             where = f"{path}:{line}"
             try:
-                if None in row:
+                if len(values) > len(header):
                     raise workflow.WorkflowError(f"more fields than the header's {len(header)}")
-                cand = (row.get("candidate_id") or "").strip()
+                row = dict(zip(header, values))
+                cand = workflow.candidate_external_id(row.get("candidate_id"))
                 prog = (row.get("program") or "").strip()
                 if (cand, prog) in seen:
                     raise workflow.WorkflowError(f"candidate {cand} appears twice for {prog} in this file")

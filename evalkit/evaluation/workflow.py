@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from ..calendar import as_date, business_days_between
 from ..instruments.programs import Program, load_programs
+from ..messages import show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
 from ..store import Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
 from ..store import programs as programs_table
@@ -155,6 +157,22 @@ def _text(value, what: str) -> str:
     return value.strip()
 
 
+# Identifiers, names and addresses are one line of printable text: a line break or a control character in one is
+# a paste or a parsing accident, and would break every table, letter and log line that shows it.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _line(value, what: str, max_chars: int, required: bool = True) -> str | None:
+    if not required and (value is None or not str(value).strip()):
+        return None
+    text = _text(value, what)
+    if _NOT_ONE_LINE.search(text):
+        raise WorkflowError(f"{what} {show(text)} contains a line break or control character; expected one line")
+    if len(text) > max_chars:
+        raise WorkflowError(f"{what} is {len(text):,} characters long; expected at most {max_chars}")
+    return text
+
+
 def add_candidate(store: Store, external_id: str, first_name: str, last_name: str, email: str | None = None,
                   organisation: str | None = None, actor: str = "admin") -> int:
     """Register a candidate; returns the internal id. A known external id is refused."""
@@ -162,10 +180,16 @@ def add_candidate(store: Store, external_id: str, first_name: str, last_name: st
         return _add_candidate(tx, external_id, first_name, last_name, email, organisation)
 
 
+def candidate_external_id(value) -> str:
+    """The certification body's id of a candidate, checked: one line of at most 64 characters."""
+    return _line(value, "candidate id", 64)
+
+
 def _add_candidate(tx, external_id, first_name, last_name, email=None, organisation=None) -> int:
-    external_id = _text(external_id, "candidate id")
-    values = {"external_id": external_id, "first_name": _text(first_name, "first name"),
-              "last_name": _text(last_name, "last name"), "email": email or None, "organisation": organisation or None}
+    external_id = candidate_external_id(external_id)
+    values = {"external_id": external_id, "first_name": _line(first_name, "first name", 200),
+              "last_name": _line(last_name, "last name", 200), "email": _line(email, "e-mail", 254, required=False),
+              "organisation": _line(organisation, "organisation", 200, required=False)}
     if tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).first():
         raise WorkflowError(f"candidate {external_id} is already registered")
     return tx.insert(candidates, values)["id"]
@@ -173,13 +197,14 @@ def _add_candidate(tx, external_id, first_name, last_name, email=None, organisat
 
 def add_rater(store: Store, username: str, name: str, email: str | None = None, is_adjudicator: bool = False,
               is_lead: bool = False, actor: str = "admin") -> int:
-    username = _text(username, "rater username")
+    username = _line(username, "rater username", 64)
     if len(username.split()) > 1:  # it must equal their login name, or they never see their queue
         raise WorkflowError(f"rater username {username!r} contains a space; expected their Jupyter user name")
     with store.transaction(actor) as tx:
         if tx.execute(sa.select(raters.c.id).where(raters.c.username == username)).first():
             raise WorkflowError(f"rater {username} is already registered")
-        return tx.insert(raters, {"username": username, "name": _text(name, "rater name"), "email": email,
+        return tx.insert(raters, {"username": username, "name": _line(name, "rater name", 200),
+                                  "email": _line(email, "e-mail", 254, required=False),
                                   "is_adjudicator": is_adjudicator, "is_lead": is_lead, "active": True})["id"]
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from ..calendar import HolidayCalendar, add_business_days
-from .yamltext import Loader, one_line, screen, show, yaml_error
+from ..messages import one_line, show
+from .yamltext import Loader, screen, yaml_error
 
 __all__ = [
     "ProgramError",

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import yaml
 
-from .yamltext import Loader, one_line, screen, show, yaml_error
+from ..messages import one_line, show
+from .yamltext import Loader, screen, yaml_error
 
 __all__ = [
     "COMPETENCY_DOMAINS",

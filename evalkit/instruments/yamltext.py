@@ -10,16 +10,17 @@ libyaml's event stream (which builds nothing and needs no recursion) before anyt
   to gigabytes ("billion laughs") or to a structure that contains itself;
 * a number longer than :data:`MAX_NUMBER_CHARS` is refused (Python will not convert a 4,300-digit integer).
 
-Every message is one line: :func:`one_line` escapes line breaks and :func:`show` shortens a value.
+Every message is one line (:mod:`evalkit.messages`).
 """
 from __future__ import annotations
 
 import re
-import reprlib
 
 import yaml
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "show", "one_line", "yaml_error"]
+from ..messages import one_line, show
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error"]
 
 MAX_BYTES = 1_048_576
 MAX_DEPTH = 32
@@ -29,39 +30,6 @@ MAX_NUMBER_CHARS = 40
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _NUMBER = re.compile(r"[-+]?[0-9][0-9_:.xXoObBa-fA-F]*")
-_LINE_BREAKS = str.maketrans({"\n": "\\n", "\r": "\\r", "\x0b": "\\v", "\x0c": "\\f", "\x1c": "\\x1c",
-                              "\x1d": "\\x1d", "\x1e": "\\x1e", "\x85": "\\x85", "\u2028": "\\u2028",
-                              "\u2029": "\\u2029"})
-_repr = reprlib.Repr()  # Python 3.11's takes no arguments
-_repr.maxlevel, _repr.maxdict, _repr.maxlist, _repr.maxtuple, _repr.maxset = 2, 4, 4, 4, 4
-_repr.maxstring, _repr.maxother, _repr.maxlong = 60, 60, 30
-
-
-def show(value) -> str:
-    """A value as a message shows it: its repr, shortened, on one line.
-
-    Examples
-    --------
-    >>> show("a" * 100)
-    "'aaaaaaaaaaaaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaaaaaaaaaaaaa'"
-    >>> show({"k": ["x\\ny"]})
-    "{'k': ['x\\\\ny']}"
-    """
-    return one_line(_repr.repr(value))
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """``text`` with its line breaks escaped, cut to ``limit`` characters.
-
-    Examples
-    --------
-    >>> one_line("key\\nwith a break")
-    'key\\\\nwith a break'
-    """
-    text = str(text).translate(_LINE_BREAKS)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
 def yaml_error(name: str, exc: yaml.YAMLError) -> str:
     """A YAML syntax error as one line naming the file and line."""
     mark = getattr(exc, "problem_mark", None)
