@@ -12,6 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .messages import show
+
 __all__ = [
     "as_date",
     "us_federal_holidays",
@@ -102,6 +104,8 @@ class HolidayCalendar:
         return f"HolidayCalendar(federal={self.federal}, extra={sorted(self.extra)})"
 
 
+#: The dates evalkit accepts anywhere (a certification record spans decades, not millennia).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 _DEFAULT = HolidayCalendar()
 
 
@@ -121,16 +125,21 @@ def as_date(value, what: str = "date", error: type[Exception] = ValueError) -> D
     >>> as_date("2026-11-26")
     datetime.date(2026, 11, 26)
     """
+    day = None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise error(f"{what} {value!r} is not a date (expected YYYY-MM-DD)")
+    if day is None:
+        raise error(f"{what} {show(value)} is not a date (expected YYYY-MM-DD)")
+    if not FIRST_DATE <= day <= LAST_DATE:  # counting business days from 9999-12-31 overflows
+        raise error(f"{what} {day} is outside the years {FIRST_DATE.year}-{LAST_DATE.year}")
+    return day
 
 
 def is_business_day(day, holidays=None) -> bool:

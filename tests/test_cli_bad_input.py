@@ -111,9 +111,22 @@ CASES = [
     (["letters", "--only", "{decided}", "--out", "{file}", "-w", "{ws}"], 1, "letters folder {file} is not a folder"),
     (["letters", "--issue-date", "2026-02-30", "--dry-run", "-w", "{ws}"], 1,
      "issue date '2026-02-30' is not a date"),
-    (["letters", "--issue-date", "2999-01-04", "--dry-run", "-w", "{ws}"], 1, "issue date 2999-01-04 is in the future"),
+    (["letters", "--issue-date", "2199-01-04", "--dry-run", "-w", "{ws}"], 1, "issue date 2199-01-04 is in the future"),
     (["letters", "--jobs", "-1", "--dry-run", "-w", "{ws}"], 1, "jobs -1: expected a whole number >= 1"),
     (["letters", "--program", "NOPE", "--dry-run", "-w", "{ws}"], 1, "unknown program 'NOPE'"),
+    # numbers and dates: ASCII digits in range, dates a calendar can count from
+    (["assign", "123456789012345678901", "-w", "{ws}"], 2, "expected 1 or more, got a 21-digit number"),
+    (["assign", "\u0664", "-w", "{ws}"], 2, "invalid int value: '\u0664'"),
+    (["letters", "--only", "99999999999999999999", "--dry-run", "-w", "{ws}"], 2, "got a 20-digit number"),
+    (["callcert", "tbt", "99999999999999999999", "--hours", "1", "-w", "{ws}"], 2, "got a 20-digit number"),
+    (["status", "--today", "9999-12-31", "-w", "{ws}"], 1, "--today 9999-12-31 is outside the years 1900-2199"),
+    (["callcert", "eod-report", "--date", "9999-12-31", "-w", "{ws}"], 1, "is outside the years 1900-2199"),
+    (["callcert", "score-call", "{agent_new}", "--levels", LEVELS.replace("OPEN1=4", "OPEN1=\u0664"), *COACHING,
+      "-w", "{ws}"], 1, "--levels item 'OPEN1=\u0664' is not ITEM=LEVEL"),
+    (["callcert", "score-call", "{agent_new}", "--levels", LEVELS.replace("OPEN1=4", "OPEN1=\u00b2"), *COACHING,
+      "-w", "{ws}"], 1, "--levels item 'OPEN1=\u00b2' is not ITEM=LEVEL"),
+    (["callcert", "score-call", "{agent_new}", "--levels", LEVELS.replace("OPEN1=4", "OPEN1=" + "9" * 400), *COACHING,
+      "-w", "{ws}"], 1, "is not ITEM=LEVEL"),
 ]
 
 

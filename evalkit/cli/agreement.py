@@ -1,26 +1,11 @@
 """`evalkit agreement`: the inter-rater agreement report, as tables in the terminal or one HTML file."""
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
 from ..psychometrics.reports import (DEFAULT_BOOTSTRAP, agreement_report, check_output_path, summary_table,
                                      write_html_report)
-from .common import add_workspace_arg, store_from
-
-
-def _count(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
-        return value
-    return parse
+from .common import add_workspace_arg, store_from, whole_number
 
 
 def cmd_agreement(args) -> None:
@@ -50,11 +35,11 @@ def register(sub) -> None:
     p.add_argument("--program", required=True, help="program id, e.g. CCOM")
     p.add_argument("--rubric-version", help="rubric version (default: the one with the most double-scored data)")
     p.add_argument("--out", metavar="FILE.html", help="write the full HTML report here (default: print tables)")
-    p.add_argument("--bootstrap", type=_count(0), default=None, metavar="N",
+    p.add_argument("--bootstrap", type=whole_number(0), default=None, metavar="N",
                    help=f"bootstrap every interval with N resamples (default: analytic intervals, "
                         f"{DEFAULT_BOOTSTRAP} resamples for Krippendorff's alpha; 0: analytic only)")
-    p.add_argument("--seed", type=_count(0), default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--min-shared", type=_count(1), default=3, metavar="N",
+    p.add_argument("--seed", type=whole_number(0), default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--min-shared", type=whole_number(1), default=3, metavar="N",
                    help="pairwise table: raters sharing at least N submissions (default 3)")
     add_workspace_arg(p)
     p.set_defaults(func=cmd_agreement)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..callcert import (LADDER, add_agent, add_note, eod_report, export_scorecard, overview, record_action, record_tbt,
                         score_call, set_equipment_issue)
-from .common import CommandError, actor, add_workspace_arg, parse_date, store_from
+from ..messages import show
+from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from
 
 _LABEL = dict(LADDER)
 
@@ -12,8 +13,9 @@ def _parse_levels(text: str) -> dict[str, int]:
     levels = {}
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
         key, sep, value = part.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise CommandError(f"--levels item {part!r} is not ITEM=LEVEL (e.g. OPEN1=4)")
+        value = value.strip()
+        if not sep or not (value.isascii() and value.isdigit() and len(value) <= 3):
+            raise CommandError(f"--levels item {show(part)} is not ITEM=LEVEL (e.g. OPEN1=4)")
         if key.strip() in levels:
             raise CommandError(f"--levels gives {key.strip()} twice; expected one level per scorecard item")
         levels[key.strip()] = int(value)
@@ -100,7 +102,7 @@ def register(sub) -> None:
     c.add_argument("--certifier")
     c.add_argument("--equipment", help="an open equipment issue")
     c = command("score-call", _cmd_score_call, "record the agent's next call scored on the call scorecard")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("--certifier", required=True)
     c.add_argument("--levels", required=True, help="every scorecard item: OPEN1=4,OPEN2=3,...")
     c.add_argument("--went-well", required=True)
@@ -109,25 +111,25 @@ def register(sub) -> None:
     c.add_argument("--date", help="call date (default today)")
     c.add_argument("--hours", type=float, help="time from the certifier connecting to the end of coaching")
     c = command("tbt", _cmd_tbt, "record that the agent completed the TBTs")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("--hours", type=float, required=True)
     c.add_argument("--date", help="completion date (default today)")
     c = command("equipment", _cmd_equipment, "note an equipment issue, or with no text mark it resolved")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("issue", nargs="?", default=None)
     c = command("note", _cmd_note, "add a progress note (stored as Date - Name - Note)")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("--name", required=True, help="who reported it")
     c.add_argument("--text", required=True)
     c.add_argument("--date", help="note date (default today)")
     c = command("action", _cmd_action, "record a ladder step delivered to the agent")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("action", choices=list(_LABEL))
     c.add_argument("--by", required=True)
     c.add_argument("--note", required=True)
     c.add_argument("--date", help="date delivered (default today)")
     c = command("export", _cmd_export, "write the agent's scorecard workbook after the fifth call")
-    c.add_argument("agent", type=int)
+    c.add_argument("agent", type=record_id)
     c.add_argument("--out", help="folder (default <workspace>/scorecards)")
     c = command("eod-report", _cmd_eod_report, "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
     c.add_argument("--date", help="report date (default today)")

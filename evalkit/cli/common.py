@@ -10,10 +10,11 @@ from ..evaluation import workflow
 from ..evaluation.scoring import ScoringError
 from ..instruments.programs import ProgramError
 from ..instruments.rubric import RubricError
+from ..messages import show
 from ..store import StoreError, open_store
 
 __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_arg", "store_from", "parse_date",
-           "actor"]
+           "actor", "whole_number", "record_id"]
 
 #: Errors that are the user's to fix: printed as one line, never as a traceback.
 USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
@@ -44,3 +45,26 @@ def parse_date(value: str | None, what: str) -> dt.date:
 
 def actor() -> str:
     return os.environ.get("JUPYTERHUB_USER") or os.environ.get("USER") or "admin"
+
+
+def whole_number(minimum: int = 0, maximum: int = 2**63 - 1):
+    """An argparse type: a whole number from ``minimum`` to ``maximum`` (default: a 64-bit integer), ASCII digits.
+
+    ``int()`` alone would take ``٤`` as 4 and ``1_000`` as 1000, and a 20-digit id would overflow the database's
+    64-bit integers with a traceback.
+    """
+    def parse(text: str) -> int:
+        digits = text.strip()
+        if not (digits.isascii() and digits.lstrip("-").isdigit()):
+            raise ValueError(text)  # argparse: "invalid int value: '...'"
+        if len(digits.lstrip("-")) > 19 or not minimum <= int(digits) <= maximum:
+            shown = digits if len(digits) <= 19 else f"a {len(digits)}-digit number"
+            bound = "or more" if maximum == 2**63 - 1 else f"to {maximum}"
+            raise argparse.ArgumentTypeError(f"expected {minimum} {bound}, got {shown}")
+        return int(digits)
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+#: An argparse type for the id of a record (submission, agent): a positive 64-bit integer.
+record_id = whole_number(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..letters.batch import run_batch
-from .common import CommandError, actor, add_workspace_arg, default_workspace
+from .common import CommandError, actor, add_workspace_arg, default_workspace, record_id
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
                                    "yet, export HTML (and PDF), write a manifest and record the notifications. "
                                    "Exit status 1 if any letter failed or a requested submission was refused.")
     p.add_argument("--program", help="only this program's submissions")
-    p.add_argument("--only", type=int, nargs="+", metavar="ID", help="only these submission ids")
+    p.add_argument("--only", type=record_id, nargs="+", metavar="ID", help="only these submission ids")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes, one warm kernel each "
                                                            "(default: CPUs, at most 4)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: letters/ in the workspace folder)")

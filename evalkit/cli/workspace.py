@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..evaluation import workflow
 from ..instruments.rubric import validate_files
-from .common import CommandError, actor, add_workspace_arg, parse_date, store_from
+from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from, whole_number
 
 
 def cmd_init(args) -> None:
@@ -121,7 +121,7 @@ def register(sub) -> None:
     p = sub.add_parser("init", help="create a workspace (with --demo: realistic synthetic data in every state)")
     p.add_argument("dir")
     p.add_argument("--demo", action="store_true", help="add demo candidates, raters and submissions")
-    p.add_argument("--seed", type=int, default=2026, help="random seed of the demo data (default 2026)")
+    p.add_argument("--seed", type=whole_number(0), default=2026, help="random seed of the demo data (default 2026)")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("rubric", help="rubric instruments")
@@ -163,7 +163,7 @@ def register(sub) -> None:
     i.set_defaults(func=cmd_import)
 
     p = sub.add_parser("assign", help="assign raters (default: every unassigned submission, balanced workload)")
-    p.add_argument("submission", nargs="*", type=int, help="submission ids (default: all received)")
+    p.add_argument("submission", nargs="*", type=record_id, help="submission ids (default: all received)")
     p.add_argument("--rater", action="append", help="assign this rater (repeat for each); default: automatic")
     add_workspace_arg(p)
     p.set_defaults(func=cmd_assign)

@@ -11,6 +11,7 @@ from statistics import mean
 from typing import Mapping
 
 from ..instruments.rubric import Rubric
+from ..messages import show
 
 __all__ = ["ScoringError", "Outcome", "Comparison", "validate_levels", "total_percent", "domain_percents",
            "outcome", "missing_for_final", "compare_raters", "resolve_levels"]
@@ -38,7 +39,7 @@ def validate_levels(rubric: Rubric, levels: Mapping[str, object], partial: bool 
         try:
             criterion = rubric.criterion(cid)
         except KeyError:
-            raise ScoringError(f"rubric {rubric.id}: no criterion {cid!r}; expected one of "
+            raise ScoringError(f"rubric {rubric.id}: no criterion {show(cid)}; expected one of "
                                f"{list(rubric.criterion_ids)}") from None
         if level is None:
             out[cid] = None
@@ -46,7 +47,7 @@ def validate_levels(rubric: Rubric, levels: Mapping[str, object], partial: bool 
         # numbers.Real admits numpy's integers (levels read from a DataFrame); is_integer() refuses NaN and inf.
         if isinstance(level, bool) or not isinstance(level, numbers.Real) or not float(level).is_integer() \
                 or int(level) not in criterion.scores:
-            raise ScoringError(f"criterion {cid}: level {level!r} is not on the scale {list(criterion.scores)}")
+            raise ScoringError(f"criterion {cid}: level {show(level)} is not on the scale {list(criterion.scores)}")
         out[cid] = int(level)
     if not partial:
         missing = [c for c in rubric.criterion_ids if out.get(c) is None]
