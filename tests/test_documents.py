@@ -8,7 +8,7 @@ import docx
 import pytest
 
 from evalkit.evaluation import documents, workflow
-from evalkit.evaluation.documents import document_path, render_document
+from evalkit.evaluation.documents import DocumentError, document_path, document_view, render_document
 from evalkit.store import open_store
 
 
@@ -138,8 +138,33 @@ def test_missing_file_and_no_document_give_messages(tmp_path):
 
 def test_document_path_is_relative_to_the_workspace(tmp_path):
     assert document_path(tmp_path, "documents/a.md") == tmp_path / "documents" / "a.md"
-    assert document_path(tmp_path, "/srv/docs/a.md") == Path("/srv/docs/a.md")
+    assert document_path(tmp_path, "documents/sub/a.md") == tmp_path / "documents" / "sub" / "a.md"
     assert document_path(tmp_path, None) is None
+
+
+@pytest.mark.parametrize("stored", ["../x.md", "documents/../../x.md", "/etc/passwd", "/proc/self/environ",
+                                    "evalkit.db", "documents", "notes/a.md"])
+def test_a_document_outside_the_documents_folder_is_refused(tmp_path, stored):
+    with pytest.raises(DocumentError, match="is not in the workspace's documents folder"):
+        document_path(tmp_path, stored)
+    name, view = document_view(tmp_path, stored)
+    assert name == "not shown" and "ek-doc-error" in view and "documents folder" in view
+
+
+def test_a_link_out_of_the_documents_folder_is_refused(tmp_path):
+    (tmp_path / "documents").mkdir()
+    secret = tmp_path / "secret.md"
+    secret.write_text("# the rater must not see this")
+    (tmp_path / "documents" / "plan.md").symlink_to(secret)
+    with pytest.raises(DocumentError, match="leads outside the workspace's documents folder"):
+        document_path(tmp_path, "documents/plan.md")
+    assert "must not see" not in document_view(tmp_path, "documents/plan.md")[1]
+
+
+@pytest.mark.parametrize("stored", ["../outside.md", "/etc/passwd", "/proc/self/environ"])
+def test_receipt_refuses_a_document_outside_the_documents_folder(store, stored):
+    with pytest.raises(workflow.WorkflowError, match="is not in the workspace's documents folder"):
+        workflow.receive_submission(store, "C-9", "CCOM", "2026-09-01", True, document=stored)
 
 
 def test_every_demo_document_renders(demo_workspace):

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import mistune
 
-__all__ = ["SUPPORTED_SUFFIXES", "MAX_TEXT_CHARS", "MAX_DOWNLOAD_BYTES", "document_path", "render_document"]
+from ..messages import show
+
+__all__ = ["SUPPORTED_SUFFIXES", "MAX_TEXT_CHARS", "MAX_DOWNLOAD_BYTES", "DOCUMENTS_FOLDER", "DocumentError",
+           "document_path", "render_document", "document_view"]
+
+#: Work products live here, inside the workspace folder; nothing outside it is ever read for a rater.
+DOCUMENTS_FOLDER = "documents"
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".pdf", ".docx")
 
@@ -25,17 +31,51 @@ MAX_TEXT_CHARS = 400_000
 MAX_DOWNLOAD_BYTES = 15 * 1024 * 1024
 
 
-def document_path(workspace, relative) -> Path | None:
-    """Where a submission's document is: ``relative`` (as stored on the submission) under the workspace folder.
+class DocumentError(ValueError):
+    """A submission's document that is not a file inside the workspace's documents folder."""
 
-    Returns None when the submission has no document. An absolute path is used as it is.
+
+def document_path(workspace, stored) -> Path | None:
+    """Where a submission's document is: ``stored`` (``documents/...``, as on the submission) under the workspace.
+
+    Returns None when the submission has no document. Raises :class:`DocumentError` for an absolute path, one with
+    ``..``, one outside ``documents/``, or one that a link leads out of the documents folder: a rater's page must
+    never show ``/etc/passwd`` or another workspace's files. Without a workspace folder (a database by URL) the
+    path is checked as written.
+
+    Examples
+    --------
+    >>> document_path("/srv/ws", "documents/plan.md")
+    PosixPath('/srv/ws/documents/plan.md')
+    >>> document_path("/srv/ws", "../plan.md")
+    Traceback (most recent call last):
+    ...
+    evalkit.evaluation.documents.DocumentError: document '../plan.md' is not in the workspace's documents folder; \
+expected a path such as documents/plan.pdf
     """
-    if not relative:
+    if not stored:
         return None
-    path = Path(relative)
-    if path.is_absolute() or workspace is None:
-        return path
-    return Path(workspace) / path
+    relative = Path(stored)
+    if relative.is_absolute() or ".." in relative.parts or len(relative.parts) < 2 \
+            or relative.parts[0] != DOCUMENTS_FOLDER:
+        raise DocumentError(f"document {show(str(stored))} is not in the workspace's documents folder; expected a "
+                            f"path such as {DOCUMENTS_FOLDER}/plan.pdf")
+    if workspace is None:
+        return relative
+    path = Path(workspace) / relative
+    if not path.resolve().is_relative_to((Path(workspace) / DOCUMENTS_FOLDER).resolve()):
+        raise DocumentError(f"document {show(str(stored))} leads outside the workspace's documents folder (a link); "
+                            "copy the file itself into the folder")
+    return path
+
+
+def document_view(workspace, stored) -> tuple[str, str]:
+    """(file name, HTML) of a submission's document for the rater's page; a refused path shows why, not the file."""
+    try:
+        path = document_path(workspace, stored)
+    except DocumentError as exc:
+        return "not shown", _message(str(exc))
+    return (path.name if path else "no document"), render_document(path)
 
 
 def render_document(path) -> str:

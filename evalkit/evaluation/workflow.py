@@ -27,6 +27,7 @@ from ..store import Store, StoreError, assignments, candidates, conflicts, crite
 from ..store import programs as programs_table
 from ..store import raters, resolved_scores, rubric_versions, submissions, utcnow
 from . import scoring
+from .documents import DocumentError, document_path
 
 __all__ = [
     "WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
@@ -282,16 +283,13 @@ def receive_submission(store: Store, candidate: str, program_id: str, received_o
 
 
 def _check_document(store: Store, document: str | None) -> None:
-    """The work product must be there to be read: a path relative to the workspace, or absolute. (A database
-    given by URL has no workspace folder, so a relative path cannot be checked there.)"""
-    if not document:
-        return
-    path = Path(document)
-    if not path.is_absolute():
-        if store.workspace is None:
-            return
-        path = store.workspace / path
-    if not path.is_file():
+    """The work product must be there to be read, inside the workspace's documents folder. (A database given by
+    URL has no workspace folder: the path is checked as written, not for the file.)"""
+    try:
+        path = document_path(store.workspace, document)
+    except DocumentError as exc:
+        raise WorkflowError(str(exc)) from None
+    if path is not None and store.workspace is not None and not path.is_file():
         raise WorkflowError(f"document {document} not found (looked for {path}); put the work product in the "
                             "workspace's documents folder first")
 

@@ -18,7 +18,7 @@ from typing import Callable
 import ipywidgets as w
 
 from ..evaluation import scoring, workflow
-from ..evaluation.documents import document_path, render_document
+from ..evaluation.documents import document_view
 from ..instruments.rubric import Criterion
 from ..store import Store
 from .common import (SAVE_ERRORS, STYLE, CriterionRow, Debouncer, QueueView, RaterPicker, WorkspaceError, close_tree,
@@ -46,10 +46,8 @@ def submission_header(store: Store, sub: dict, row: dict | None = None) -> str:
 
 def document_pane(store: Store, sub: dict) -> w.Widget:
     """The work product, readable in place."""
-    path = document_path(store.workspace, sub["document"])
-    name = html.escape(path.name) if path else "no document"
-    pane = w.VBox([w.HTML(f'<div class="ek-section-title">Work product · {name}</div>'),
-                   w.HTML(render_document(path))])
+    name, body = document_view(store.workspace, sub["document"])
+    pane = w.VBox([w.HTML(f'<div class="ek-section-title">Work product · {html.escape(name)}</div>'), w.HTML(body)])
     pane.add_class("ek-docpane")
     return pane
 
