@@ -476,6 +476,24 @@ def test_plots_on_the_demo(demo_report):
         plots.severity_chart(t["level_usage"])
 
 
+def test_labels_with_dollar_signs_are_drawn_as_written(demo_report):
+    # A rater called "$x^$" made matplotlib parse maths and the whole report fail; labels are plain text.
+    import io
+    t = demo_report.tables
+    hostile = "$x^$ O'Brien <b>"
+    rename = {name: hostile if i == 0 else name for i, name in enumerate(sorted(set(t["rater_severity"]["rater"])))}
+    severity = t["rater_severity"].assign(rater=t["rater_severity"]["rater"].map(rename))
+    pairs = t["pairwise_agreement"].assign(rater_a=t["pairwise_agreement"]["rater_a"].map(lambda r: rename.get(r, r)))
+    drift = t["severity_drift"].assign(rater=t["severity_drift"]["rater"].map(lambda r: rename.get(r, r)))
+    usage = t["level_usage"].assign(criterion=t["level_usage"]["criterion"].map(lambda c: f"${c}$"))
+    for figure in (plots.severity_chart(severity), plots.pairwise_heatmap(pairs), plots.drift_chart(drift),
+                   plots.level_usage_bars(usage)):
+        figure.savefig(io.BytesIO(), format="png")  # drawing is where maths would be parsed
+        texts = [t.get_text() for ax in figure.axes for t in ax.get_yticklabels() + ax.get_xticklabels()]
+        legends = [t.get_text() for ax in figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        assert any("$" in text for text in texts + legends)
+
+
 def test_demo_html(demo_report):
     html = reports.render_html(demo_report)
     for section in SECTIONS:

@@ -1,4 +1,5 @@
-"""Figures of the agreement report: pure functions from the tables of :mod:`evalkit.psychometrics.reports` to matplotlib figures.
+"""Figures of the agreement report: pure functions from the tables of :mod:`evalkit.psychometrics.reports` to
+matplotlib figures.
 
 Each function returns a :class:`matplotlib.figure.Figure` made without pyplot, so no global figure state builds up
 in a long-running kernel or in the CLI; Jupyter's inline backend displays it as the value of a cell.
@@ -11,6 +12,12 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 __all__ = ["pairwise_heatmap", "severity_chart", "bland_altman_plot", "drift_chart", "level_usage_bars"]
+
+
+def _plain(label) -> str:
+    """A label drawn as written: matplotlib would parse text between two ``$`` as maths (a rater named
+    ``$x^$`` would stop the whole report), so every ``$`` from the data is escaped."""
+    return str(label).replace("$", r"\$")
 
 
 def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -53,8 +60,8 @@ def pairwise_heatmap(pairs: pd.DataFrame, value: str = "kappa") -> Figure:
                 dark = image.norm(values[i, j]) < 0.5 and value != "mean_total_diff"
                 ax.text(j, i, f"{values[i, j]:.2f}\nn={counts.iloc[i, j]}", ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
+    ax.set_xticks(range(len(names)), [_plain(n) for n in names], rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), [_plain(n) for n in names])
     fig.colorbar(image, ax=ax, label=value)
     ax.set_title(f"Pairwise {value} (n = shared submissions)")
     fig.tight_layout()
@@ -81,7 +88,7 @@ def severity_chart(severity: pd.DataFrame, unit: str = "levels") -> Figure:
     err = np.vstack([mean - rows[low].to_numpy(dtype=float), rows[high].to_numpy(dtype=float) - mean])
     ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="o", capsize=4, color="tab:blue")
     ax.axvline(0, color="grey", lw=1, ls="--")
-    ax.set_yticks(y, [f"{r} (n={n})" for r, n in zip(rows["rater"], rows["n_submissions"])])
+    ax.set_yticks(y, [_plain(f"{r} (n={n})") for r, n in zip(rows["rater"], rows["n_submissions"])])
     ax.set_xlabel(f"mean deviation ({'levels' if unit == 'levels' else 'total %'}); + lenient, - severe")
     ax.set_title("Rater severity with 95% t intervals")
     fig.tight_layout()
@@ -134,7 +141,7 @@ def drift_chart(drift: pd.DataFrame) -> Figure:
         mean = rows["deviation_levels"].to_numpy(dtype=float)
         err = np.vstack([mean - rows["levels_ci_low"].to_numpy(dtype=float),
                          rows["levels_ci_high"].to_numpy(dtype=float) - mean])
-        ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o-", capsize=3, label=rater, alpha=0.85)
+        ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o-", capsize=3, label=_plain(rater), alpha=0.85)
     ax.axhline(0, color="grey", lw=1, ls="--")
     ax.set_ylabel("mean deviation (levels); + lenient")
     ax.set_xlabel("window start")
@@ -163,7 +170,7 @@ def level_usage_bars(usage: pd.DataFrame) -> Figure:
     colors = colormaps["RdYlGn"](np.linspace(0.1, 0.9, len(wide.columns)))  # ordered levels: red (low) to green
     for level, color in zip(wide.columns, colors):
         share = wide[level].to_numpy()
-        ax.barh(order, share, left=left, color=color, label=f"level {level}")
+        ax.barh([_plain(c) for c in order], share, left=left, color=color, label=_plain(f"level {level}"))
         left += share
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
