@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import warnings
@@ -436,6 +437,8 @@ def test_result_records_conventions_and_serialises():
     assert res.statistic == "Gwet's AC2" and res.weights == "quadratic"
     assert res.ci_method.startswith("analytic: Gwet 2014") and "f=0" in res.ci_method
     assert res.confidence == 0.95 and res.version == ag.METHOD_VERSION
+    # the package's own version, not a separate number that disagrees with it (it said 1.0.0 under 0.1.0)
+    assert ag.METHOD_VERSION == f"evalkit {importlib.metadata.version('evalkit')}"
     assert res.missing.startswith("all available ratings kept")
     d = res.to_dict()
     json.dumps(d)

@@ -68,9 +68,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__version__ = "1.0.0"
-#: Method version recorded in every result (bump when a formula or convention changes).
-METHOD_VERSION = f"evalkit.agreement {__version__}"
+from .. import __version__
+
+#: The version recorded in every result, so a report says which evalkit computed it.
+METHOD_VERSION = f"evalkit {__version__}"
 
 __all__ = [
     "AgreementError",
