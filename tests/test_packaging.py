@@ -57,3 +57,15 @@ def test_console_command_lists_every_command():
     assert out.returncode == 0
     for command in ("init", "rubric", "submissions", "assign", "status"):
         assert command in out.stdout
+
+
+def test_the_lock_pins_every_requirement_at_the_pyproject_version():
+    # requirements/lock.txt is what scripts/bootstrap.sh installs; it is made from pyproject.toml by
+    # scripts/lock.sh, and must be remade when a pin changes.
+    locked = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)", (ROOT / "requirements" / "lock.txt").read_text(), re.M))
+    locked = {name.lower().replace("_", "-"): v for name, v in locked.items()}
+    project = _pyproject()["project"]
+    for req in project["dependencies"] + project["optional-dependencies"]["test"]:
+        name, pinned = req.split("==")
+        assert locked.get(name.split("[")[0].lower().replace("_", "-")) == pinned, req
+    assert "--hash=sha256:" in (ROOT / "requirements" / "lock.txt").read_text()
