@@ -10,8 +10,10 @@ import datetime as dt
 import random
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from .calendar import add_business_days
+from .callcert import build_demo_agents
 from .evaluation import workflow
 from .store import Store, open_store
 
@@ -119,14 +121,18 @@ def _score(store, sid, username, rubric, quality, severity, rng, final=True, tod
     return "scoring"
 
 
-def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candidates: int = 72) -> dict[str, int]:
+def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candidates: int = 72,
+               progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Create a workspace with synthetic candidates, raters and submissions in every state.
 
     Returns counts by state. Submissions spread over the past year (for drift), a few are benchmark ("gold")
     submissions scored by the lead SME, some were resubmitted after a deficient result, some are overdue.
+    ``progress(message)`` is told what is being built, from the start and then every few candidates.
     """
+    say = progress or (lambda message: None)
     today = today or dt.date.today()
     rng = random.Random(seed)
+    say("creating the workspace and registering the programs and rubrics")
     store = init_workspace(target, {"allow_rater_choice": True})
     docs = Path(target) / "documents"
     severity = {}
@@ -140,6 +146,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", workflow.SignoffWarning)
         for i, ((first, last), state) in enumerate(zip(people, plan)):
+            if i % 12 == 0:
+                say(f"candidates {i + 1}-{min(i + 12, n_candidates)} of {n_candidates}: work products and scores")
             program = rng.choice(programs)
             org = rng.choice(_ORGS)
             ext = f"{program.split('-')[0]}-{today.year - (i % 2)}-{1000 + i}"
@@ -150,7 +158,7 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
             quality = rng.uniform(1.7, 2.3) if state == "resubmitted" else rng.uniform(1.7, 3.9)
             _make_submission(store, docs, rng, severity, ext, f"{first} {last}", program, org, quality, state, today,
                              i)
-    from .callcert import build_demo_agents  # call-certification agents in every stage
+    say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
 

@@ -101,3 +101,11 @@ def test_conflict_command_releases_an_open_assignment(tmp_path, capsys):
     assert code == 0 and "released from submission(s) 1" in out
     code, out, _ = run(capsys, "assign", "-w", ws)
     assert code == 0 and "submission 1: r3" in out
+
+
+def test_init_demo_says_what_it_is_doing_from_the_start(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "ws"), "--demo"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "demo: creating the workspace and registering the programs and rubrics"
+    assert "demo: candidates 1-12 of 72: work products and scores" in err
+    assert err[-1] == "demo: call-certification agents in every stage"

@@ -11,6 +11,11 @@ from ..instruments.rubric import validate_files
 from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from, whole_number
 
 
+def _say(prefix: str):
+    """Progress lines on stderr, shown at once: long work says what it is doing from its first second."""
+    return lambda message: print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_init(args) -> None:
     from ..demo import build_demo, init_workspace
     if not args.dir.strip():
@@ -19,7 +24,7 @@ def cmd_init(args) -> None:
     if (target / "evalkit.db").exists():
         raise CommandError(f"{target} already holds a workspace; choose another folder")
     if args.demo:
-        summary = build_demo(target, seed=args.seed)
+        summary = build_demo(target, seed=args.seed, progress=_say("demo"))
         print(f"demo workspace {target}: " + ", ".join(f"{n} {k}" for k, n in summary.items()))
     else:
         init_workspace(target)
