@@ -527,6 +527,9 @@ def test_serve_builds_localhost_only_voila_and_lab_commands(tmp_path):
         "http://127.0.0.1:8899/voila/render/score_submissions.ipynb?token=tok"
     assert serve.page_urls(8899, "tok", lab=True)["adjudicate.ipynb"] == \
         "http://127.0.0.1:8899/lab/tree/adjudicate.ipynb?token=tok"
+    # call certification is served too, with the same token (a bare `voila` had none and took the same port)
+    assert serve.page_urls(8899, "tok")["call_certification.ipynb"] == \
+        "http://127.0.0.1:8899/voila/render/call_certification.ipynb?token=tok"
 
 
 def test_serve_refuses_a_busy_port_and_a_missing_workspace(demo_workspace, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""`evalkit serve`: the scoring and adjudication pages served to evaluators.
+"""`evalkit serve`: the scoring, adjudication and call-certification pages served to their users.
 
 By default Voila serves ``notebooks/score_submissions.ipynb`` and ``notebooks/adjudicate.ipynb`` as an app: the
 rendered widgets only, with no code, menus or kernel dialogs, one fresh kernel per browser tab. ``--lab`` opens
@@ -26,8 +26,8 @@ __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "server_command"
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
-#: The pages an evaluator opens, in the order they are listed.
-SERVED_NOTEBOOKS = ("score_submissions.ipynb", "adjudicate.ipynb")
+#: The pages served, in the order they are listed: the evaluators' and the call certifiers'.
+SERVED_NOTEBOOKS = ("score_submissions.ipynb", "adjudicate.ipynb", "call_certification.ipynb")
 
 DEFAULT_PORT = 8866
 
@@ -75,8 +75,8 @@ def _workspace_target(workspace: str) -> str:
 def serve(workspace: str, port: int = DEFAULT_PORT, lab: bool = False, token: str | None = None) -> int:
     """Run the server in the foreground until Ctrl-C (or SIGTERM); returns its exit status.
 
-    Voila serves a private copy of the two notebooks, so that its file list shows only them and nothing it does
-    can change the repository's notebooks.
+    Voila serves a private copy of the served notebooks, so that its file list shows only them and nothing it
+    does can change the repository's notebooks.
     """
     missing = [nb for nb in SERVED_NOTEBOOKS if not (NOTEBOOKS_DIR / nb).is_file()]
     if missing:
@@ -134,7 +134,7 @@ def cmd_serve(args) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("serve", help="serve the scoring and adjudication pages to evaluators (Voila; --lab: "
+    p = sub.add_parser("serve", help="serve the scoring, adjudication and call-certification pages (Voila; --lab: "
                                      "JupyterLab) on localhost")
     add_workspace_arg(p)
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT})")
