@@ -527,6 +527,12 @@ def test_serve_builds_localhost_only_voila_and_lab_commands(tmp_path):
         "http://127.0.0.1:8899/voila/render/score_submissions.ipynb?token=tok"
     assert serve.page_urls(8899, "tok", lab=True)["adjudicate.ipynb"] == \
         "http://127.0.0.1:8899/lab/tree/adjudicate.ipynb?token=tok"
+    # Voila loads evalkit's configuration: the tab-close shutdown is accepted, and idle kernels are culled
+    assert f"--Voila.config_file_paths={serve.VOILA_CONFIG_DIR}" in voila
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("voila.py", path=str(serve.VOILA_CONFIG_DIR)).load_config()
+    assert config.VoilaConfiguration.prelaunch_hook is serve.issue_xsrf_cookie
+    assert config.MappingKernelManager.cull_idle_timeout > 0 and config.MappingKernelManager.cull_connected is False
     # call certification is served too, with the same token (a bare `voila` had none and took the same port)
     assert serve.page_urls(8899, "tok")["call_certification.ipynb"] == \
         "http://127.0.0.1:8899/voila/render/call_certification.ipynb?token=tok"

@@ -22,7 +22,8 @@ from pathlib import Path
 from ..store import open_store
 from .common import CommandError, add_workspace_arg, default_workspace
 
-__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "server_command", "page_urls", "serve", "register"]
+__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command",
+           "page_urls", "serve", "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -30,6 +31,15 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 SERVED_NOTEBOOKS = ("score_submissions.ipynb", "adjudicate.ipynb", "call_certification.ipynb")
 
 DEFAULT_PORT = 8866
+
+#: The folder of Voila's configuration file (``voila.py``): the tab-close kernel shutdown and idle culling.
+VOILA_CONFIG_DIR = Path(__file__).resolve().parent / "voila_config"
+
+
+def issue_xsrf_cookie(handler, notebook, cwd) -> None:
+    """Voila's pre-launch hook: reading ``xsrf_token`` makes tornado set the ``_xsrf`` cookie on the page, which
+    the page sends back when its tab closes so that the server accepts the request to stop its kernel."""
+    handler.xsrf_token  # noqa: B018 - read for its side effect
 
 
 def server_command(root: Path, port: int, token: str, lab: bool = False) -> list[str]:
@@ -45,7 +55,8 @@ def server_command(root: Path, port: int, token: str, lab: bool = False) -> list
             command.append("--allow-root")  # JupyterLab refuses root without it (containers often run as root)
         return command
     return [sys.executable, "-m", "voila", str(root), "--no-browser", "--Voila.ip=127.0.0.1", f"--Voila.port={port}",
-            "--Voila.port_retries=0", f"--Voila.token={token}", "--VoilaConfiguration.show_tracebacks=False"]
+            "--Voila.port_retries=0", f"--Voila.token={token}", "--VoilaConfiguration.show_tracebacks=False",
+            f"--Voila.config_file_paths={VOILA_CONFIG_DIR}"]
 
 
 def page_urls(port: int, token: str, lab: bool = False) -> dict[str, str]:

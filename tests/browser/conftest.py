@@ -76,6 +76,27 @@ class Server:
     log: Path
     proc: subprocess.Popen = field(repr=False)
 
+    def kernels(self) -> int:
+        """How many kernel processes run under this server (the server is started in a session of its own)."""
+        parents, kernel = {}, set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+                if b"ipykernel" in cmdline:
+                    kernel.add(int(entry.name))
+
+        def descends(pid: int) -> bool:
+            while pid in parents and pid > 1:
+                pid = parents[pid]
+                if pid == self.proc.pid:
+                    return True
+            return False
+        return sum(1 for pid in kernel if descends(pid))
+
     def page_url(self, notebook: str) -> str:
         where = "lab/tree" if self.kind == "lab" else "voila/render"
         return f"{self.url}/{where}/{notebook}?token={self.token}"

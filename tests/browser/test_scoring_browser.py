@@ -152,3 +152,24 @@ def test_the_scoring_notebook_runs_in_jupyterlab(page, lab, run_in_lab):
     page.locator(".ek-app .ek-identity select").select_option(label="Dana Alvarez (sme.alvarez)")
     page.wait_for_selector(".ek-app .ek-queue-row")
     assert page.locator(".ek-app .ek-queue-row").count() > 0
+
+
+def test_closing_a_voila_tab_stops_its_kernel(voila, chromium):
+    # The page's shutdown request on unload was refused ("'_xsrf' argument missing"): every closed tab kept its
+    # kernel until the server stopped.
+    import time
+    before = voila.kernels()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route("https://**", lambda route: route.abort())
+    page.goto(voila.page_url("score_submissions.ipynb"))
+    page.wait_for_selector(".ek-app", timeout=60_000)
+    assert "_xsrf" in {c["name"] for c in context.cookies()}
+    assert voila.kernels() == before + 1
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 20
+    while voila.kernels() > before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    context.close()
+    assert voila.kernels() == before, "the closed tab's kernel is still running"
+    assert "_xsrf' argument missing" not in voila.log.read_text()
