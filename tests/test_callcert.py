@@ -26,7 +26,10 @@ def levels_with(**changes):
 
 
 def test_doctests():
-    assert doctest.testmod(cc).failed == 0
+    # the examples live in the rules module; the package only re-exports (testmod on it found none)
+    from evalkit.callcert import rules
+    result = doctest.testmod(rules)
+    assert result.attempted >= 3 and result.failed == 0
 
 
 # --- pass rules ------------------------------------------------------------------------------------------------
@@ -518,6 +521,96 @@ def test_eod_report_html_escapes_and_saves(eod_store, tmp_path):
 def test_eod_report_of_an_empty_day(store):
     md = cc.eod_report(store, D(2025, 12, 2)).markdown
     assert "No agents in call certification." in md and "No progress notes today." in md
+
+
+_EOD_INTRO = """\
+# Call Certification: end-of-day report, Tuesday 2025-12-02
+
+Call Center Industry Advisory Council. Business days count from each agent's start date (day 1); the target is 5 \
+calls and TBTs by the end of day 2.
+
+## Summary
+"""
+EOD_MARKDOWN = _EOD_INTRO + """
+- Agents in call certification: 2 (on target 1, past target 0, on the escalation ladder 1)
+- Calls scored today: 2 (2 passed)
+- Finished today: 1 passed (1 at 4/5), 0 failed
+- Ladder actions due: 1 (0 overdue)
+- Open equipment issues: 1
+
+## Agents
+
+| Agent | Start | Day | Certifier | Calls passed | TBTs | Stage | Due | Equipment |
+|---|---|---|---|---|---|---|---|---|
+| Delgado \\| Vega, Rosa | 2025-11-24 | 6 | - | 1/1 | not done | final CAP | final CAP (due 2025-12-02) | - |
+| <b>Haddad</b>, Nadia | 2025-12-01 | 2 | - | 0/0 | not done | in progress | - | Softphone login fails |
+| Reyes, Tomás | 2025-12-01 | 2 | Kit Evans | 4/5 | done (7.5 h) | passed (80%) | - | - |
+
+## Calls scored today
+
+| Agent | Call | Certifier | Score | Result |
+|---|---|---|---|---|
+| Reyes, Tomás | 4 | Kit Evans | 100.0 | Pass |
+| Reyes, Tomás | 5 | Kit Evans | 100.0 | Pass |
+
+## Ladder actions
+
+- Delgado | Vega, Rosa: final CAP (due 2025-12-02)
+- Delgado | Vega, Rosa: written CAP recorded by Cert Coordinator: Written <CAP> delivered.
+
+## Equipment issues
+
+- <b>Haddad</b>, Nadia: Softphone login fails
+
+## Time limits exceeded
+
+- Delgado | Vega, Rosa: call certs took 4.5 h (limit 4 h)
+
+## Progress notes
+
+- 2025-12-02 - Tomás Reyes - All calls and TBTs done. (agent: Reyes, Tomás)
+"""
+EOD_MARKDOWN_EMPTY = _EOD_INTRO + """
+- Agents in call certification: 0 (on target 0, past target 0, on the escalation ladder 0)
+- Calls scored today: 0 (0 passed)
+- Finished today: 0 passed (none), 0 failed
+- Ladder actions due: 0 (0 overdue)
+- Open equipment issues: 0
+
+## Agents
+
+No agents in call certification.
+
+## Calls scored today
+
+None.
+
+## Ladder actions
+
+None due or recorded today.
+
+## Equipment issues
+
+None open.
+
+## Time limits exceeded
+
+None.
+
+## Progress notes
+
+No progress notes today.
+"""
+
+
+# The whole report, byte for byte: blank lines, table rows and the final line break come from the template.
+def test_eod_report_markdown_layout_is_unchanged(eod_store):
+    store, today = eod_store
+    assert cc.eod_report(store, today).markdown == EOD_MARKDOWN
+
+
+def test_eod_report_markdown_layout_of_an_empty_day_is_unchanged(store):
+    assert cc.eod_report(store, D(2025, 12, 2)).markdown == EOD_MARKDOWN_EMPTY
 
 
 # --- demo and CLI ----------------------------------------------------------------------------------------------

@@ -474,7 +474,7 @@ def test_admin_view_shows_pipeline_and_due_dates_previews_and_issues_letters(dem
     assert all(f"#{r['id']}<" in app.due.value for r in due)
     waiting = [r["id"] for r in workflow.due_report(store) if r["state"] == "decided"]
     assert [value for _, value in app.choice.options] == sorted(waiting)
-    first = workflow.submission(store, app.choice.value)
+    first = workflow.submission_record(store, app.choice.value)
     assert 'class="evalkit-letter"' in app.preview.value and first["last_name"] in app.preview.value
 
     by_program = {}

@@ -422,3 +422,18 @@ def test_scoring_starts_once_the_programs_number_of_raters_is_assigned(s):
     assert wf.submission(s, sid)["state"] == "received"
     wf.assign_raters(s, sid)  # the third, chosen automatically
     assert wf.submission(s, sid)["state"] == "scoring"
+
+
+def test_the_submission_view_carries_no_contact_details_and_hides_names_where_the_program_says(any_store):
+    wf.add_candidate(any_store, "C-77", "Hidden", "Person", "hidden@example.org")
+    sid = wf.receive_submission(any_store, "C-77", "CCOM", RECEIVED, True)
+    hides = wf.program(any_store, "CCOM").hide_candidate_from_raters
+    seen = wf.submission(any_store, sid)
+    assert not {"first_name", "last_name", "email", "candidate_external_id"} & set(seen)
+    assert "hidden@example.org" not in json.dumps(seen, default=str)
+    assert seen["candidate"] == (f"Candidate #{sid:05d}" if hides else "Hidden Person")
+    if hides:
+        assert "Hidden" not in json.dumps(seen, default=str)
+    office = wf.submission_record(any_store, sid)
+    assert (office["first_name"], office["email"], office["candidate_external_id"]) == \
+        ("Hidden", "hidden@example.org", "C-77")

@@ -1,3 +1,14 @@
-"""Call certification of newly trained agents (see :mod:`evalkit.callcert.core`)."""
-from .core import *  # noqa: F401,F403
-from .core import __all__  # noqa: F401
+"""Call certification of newly trained agents: pass rules, the escalation ladder, scorecards and daily reports.
+
+The rules (the process, as a specification) are in :mod:`.rules`; the store's records and each agent's standing
+in :mod:`.records`; the scorecard workbook in :mod:`.workbook`; the end-of-day report in :mod:`.report`; demo
+agents in :mod:`.demo`. Every public name of these modules is here: use ``evalkit.callcert.<name>``.
+"""
+from . import demo, records, report, rules, workbook
+from .demo import *  # noqa: F401,F403
+from .records import *  # noqa: F401,F403
+from .report import *  # noqa: F401,F403
+from .rules import *  # noqa: F401,F403
+from .workbook import *  # noqa: F401,F403
+
+__all__ = [*rules.__all__, *records.__all__, *workbook.__all__, *report.__all__, *demo.__all__]

@@ -1,12 +1,11 @@
 """`evalkit callcert ...`: call certification of agents from the terminal."""
 from __future__ import annotations
 
-from ..callcert import (LADDER, add_agent, add_note, eod_report, export_scorecard, overview, record_action, record_tbt,
+from ..callcert import (add_agent, add_note, eod_report, export_scorecard, overview, record_action, record_tbt,
                         score_call, set_equipment_issue)
+from ..callcert.rules import STEP_LABEL
 from ..messages import show
 from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from
-
-_LABEL = dict(LADDER)
 
 
 def _parse_levels(text: str) -> dict[str, int]:
@@ -67,7 +66,7 @@ def _cmd_note(args) -> None:
 def _cmd_action(args) -> None:
     record_action(store_from(args), args.agent, args.action, parse_date(args.date, "--date"), args.by, args.note,
                   actor=actor())
-    print(f"agent {args.agent}: {_LABEL[args.action]} recorded")
+    print(f"agent {args.agent}: {STEP_LABEL[args.action]} recorded")
 
 
 def _cmd_export(args) -> None:
@@ -124,7 +123,7 @@ def register(sub) -> None:
     c.add_argument("--date", help="note date (default today)")
     c = command("action", _cmd_action, "record a ladder step delivered to the agent")
     c.add_argument("agent", type=record_id)
-    c.add_argument("action", choices=list(_LABEL))
+    c.add_argument("action", choices=list(STEP_LABEL))
     c.add_argument("--by", required=True)
     c.add_argument("--note", required=True)
     c.add_argument("--date", help="date delivered (default today)")

@@ -34,7 +34,7 @@ __all__ = [
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
     "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
-    "candidate_label", "list_raters", "open_adjudications",
+    "candidate_label", "submission_record", "list_raters", "open_adjudications",
 ]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
@@ -357,13 +357,21 @@ def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str,
 def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool, document: str | None = None,
              actor: str = "admin") -> int:
     """A corrected work product: a new attempt linked to a deficient one, with its own clock."""
-    prev = submission(store, previous_id)
+    prev = submission_record(store, previous_id)
     return receive_submission(store, prev["candidate_external_id"], prev["program_id"], received_on,
                               manager_signoff, document, actor, previous_id=previous_id)
 
 
 def submission(store: Store, submission_id: int) -> dict:
-    """A submission with its candidate and program (an admin's view: includes the candidate's name)."""
+    """A submission as anyone working on it may see it: its row, and ``candidate``, the candidate's name or, where
+    the program hides names from raters, an anonymous label. No contact details: the office's view with the
+    candidate's names and e-mail is :func:`submission_record`."""
+    row = submission_record(store, submission_id)
+    return {**{k: row[k] for k in submissions.c.keys()}, "candidate": candidate_label(store, row)}
+
+
+def submission_record(store: Store, submission_id: int) -> dict:
+    """A submission with its candidate's id, names and e-mail: the certification office's view (letters)."""
     with store.read() as conn:
         row = conn.execute(
             sa.select(submissions, candidates.c.external_id.label("candidate_external_id"),
@@ -371,7 +379,7 @@ def submission(store: Store, submission_id: int) -> dict:
             .join(candidates, candidates.c.id == submissions.c.candidate_id)
             .where(submissions.c.id == submission_id)).mappings().first()
     if row is None:
-        raise WorkflowError(f"unknown submission {submission_id!r}")
+        raise WorkflowError(f"unknown submission {show(submission_id)}")
     return dict(row)
 
 

@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from ..calendar import as_date
 from ..evaluation import workflow
 from ..store import Store, candidates, decisions, notifications, open_store, submissions
+from ..templates import TEMPLATES_DIR
 from .content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
 
 __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "export_html", "export_pdf",
@@ -162,40 +163,6 @@ def _row(sid: int, row: dict | None = None, **values) -> dict:
 
 # --- export ------------------------------------------------------------------------------------------------
 
-_PAGE_CSS = """
-@page { size: Letter; margin: 16mm 20mm 18mm;
-  @top-right { content: "Confidential"; font: 8pt "Liberation Sans", Arial, sans-serif; color: #44546a; }
-  @bottom-center { content: "Page " counter(page) " of " counter(pages); font: 8pt "Liberation Sans", Arial,
-    sans-serif; color: #44546a; } }
-body { margin: 0; background: #fff; }
-body .evalkit-letter { max-width: none; }  /* the page sets the measure */
-@media screen { body { margin: 2em auto; max-width: 48em; padding: 0 1.5em; } }
-"""
-
-# An nbconvert template that emits the letter's HTML output and nothing else: no code, no prompts, no streams,
-# no scripts or stylesheets from the network.
-_NBCONVERT_TEMPLATE = """\
-{%- extends 'base/display_priority.j2' -%}
-{%- block header -%}
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ resources.letter_title | e }}</title>
-<style>{{ resources.page_css }}</style>
-</head>
-<body>
-{% endblock header -%}
-{%- block data_html -%}
-{{ output.data['text/html'] }}
-{%- endblock data_html -%}
-{%- block footer %}
-</body>
-</html>
-{% endblock footer -%}
-"""
-
 _exporter = None
 
 
@@ -218,8 +185,8 @@ def export_html(nb) -> str:
     from nbconvert.exporters import TemplateExporter
 
     if _exporter is None:
-        _exporter = TemplateExporter(extra_loaders=[jinja2.DictLoader({"evalkit_letter.html.j2": _NBCONVERT_TEMPLATE})],
-                                     template_file="evalkit_letter.html.j2")
+        _exporter = TemplateExporter(extra_loaders=[jinja2.FileSystemLoader(TEMPLATES_DIR)],
+                                     template_file="nbconvert_letter.html.j2")
         _exporter.file_extension = ".html"
     content, letter = _letter_output(nb)
     only_letter = nbformat.v4.new_notebook(metadata=nb.metadata)
@@ -227,7 +194,7 @@ def export_html(nb) -> str:
         "display_data", data={"text/html": letter})])]
     title = f"Result letter: {content['candidate']['name']} ({content['program']['id']}, submission " \
             f"{content['submission']})"
-    body, _ = _exporter.from_notebook_node(only_letter, resources={"letter_title": title, "page_css": _PAGE_CSS})
+    body, _ = _exporter.from_notebook_node(only_letter, resources={"letter_title": title})
     return body
 
 

@@ -1,28 +1,27 @@
-"""What a result letter says, and the letter as HTML. Pure: no papermill, no files.
+"""What a result letter says, and the letter as HTML. Pure: no papermill, no files written.
 
 :func:`letter_content` gathers everything a candidate's result notification states from the store: letterhead and
 signatory (workspace settings), candidate, designation, attempt, dates, result, the scores the program discloses,
 and for a deficient result the feedback on each area of deficiency by competency domain with the date by which to
-resubmit. :func:`render_letter_html` turns it into an HTML fragment with Jinja2 autoescaping, so text written by a
-candidate, an SME or an admin is always shown as text. The papermill template ``notebooks/templates/
-result_letter.ipynb`` calls :func:`show_letter`, which does both and displays the letter.
+resubmit. :func:`render_letter_html` turns it into an HTML fragment (the template ``result_letter.html.j2`` of
+:mod:`evalkit.templates`) with Jinja2 autoescaping, so text written by a candidate, an SME or an admin is always
+shown as text. The papermill template ``notebooks/templates/result_letter.ipynb`` calls :func:`show_letter`,
+which does both and displays the letter.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import lru_cache
 
-import jinja2
 import sqlalchemy as sa
-from markupsafe import Markup
 
 from ..calendar import add_business_days, as_date
 from ..evaluation import workflow
 from ..store import Store, candidates, open_store, submissions
+from ..templates import environment
 
 __all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusal", "warm_up", "long_date",
-           "LETTER_CSS", "CONTENT_MIMETYPE"]
+           "CONTENT_MIMETYPE"]
 
 #: States in which a letter can be produced: decided (first issue) and notified (a re-issued copy).
 LETTER_STATES = ("decided", "notified")
@@ -45,7 +44,7 @@ def letter_refusal(store: Store, submission_id: int) -> str | None:
     Refused: unknown, benchmark (calibration) submissions, and every state before the decision, with the reason.
     """
     try:
-        sub = workflow.submission(store, submission_id)
+        sub = workflow.submission_record(store, submission_id)
     except workflow.WorkflowError as exc:
         return str(exc)
     if sub["is_benchmark"]:
@@ -130,7 +129,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     if refusal:
         raise workflow.WorkflowError(refusal)
     issue_date = as_date(issue_date, "issue date", workflow.WorkflowError)
-    sub = workflow.submission(store, submission_id)
+    sub = workflow.submission_record(store, submission_id)
     result = workflow.decided_result(store, submission_id)
     if result is None:
         raise workflow.WorkflowError(f"submission {submission_id} is {sub['state']} but has no decision recorded")
@@ -205,142 +204,8 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     }
 
 
-LETTER_CSS = """
-.evalkit-letter { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 10pt; line-height: 1.38;
-  color: #1a1a1a; max-width: 44em; }
-.evalkit-letter .letterhead { border-bottom: 2px solid #1f3a5f; padding-bottom: 0.5em; margin-bottom: 1.3em; }
-.evalkit-letter .letterhead .org { font-size: 15pt; font-weight: bold; color: #1f3a5f; }
-.evalkit-letter .letterhead .line { color: #44546a; }
-.evalkit-letter .meta { display: flex; justify-content: space-between; margin-bottom: 1.2em; }
-.evalkit-letter .address div, .evalkit-letter .date div { margin: 0; }
-.evalkit-letter .date { text-align: right; }
-.evalkit-letter h1 { font-size: 12pt; margin: 0 0 0.8em; color: #1f3a5f; }
-.evalkit-letter h2 { font-size: 11pt; margin: 1.1em 0 0.4em; color: #1f3a5f; border-bottom: 1px solid #c9d3e0; }
-.evalkit-letter h3 { font-size: 10.5pt; margin: 0.9em 0 0.2em; }
-.evalkit-letter h1, .evalkit-letter h2, .evalkit-letter h3 { break-after: avoid; page-break-after: avoid; }
-.evalkit-letter table { border-collapse: collapse; margin: 0.4em 0 0.8em; }
-.evalkit-letter th, .evalkit-letter td { text-align: left; padding: 0.05em 1.2em 0.05em 0; vertical-align: top; }
-.evalkit-letter td.num, .evalkit-letter th.num { text-align: right; padding-right: 0.4em; }
-.evalkit-letter table.facts th { font-weight: normal; color: #44546a; }
-.evalkit-letter table.scores { border-top: 1px solid #c9d3e0; border-bottom: 1px solid #c9d3e0; }
-.evalkit-letter .result { font-weight: bold; }
-.evalkit-letter .result.pass { color: #1d6b36; }
-.evalkit-letter .result.deficient { color: #8a3b00; }
-.evalkit-letter .criterion { margin: 0.3em 0 0.9em; page-break-inside: avoid; }
-.evalkit-letter .criterion .rating { color: #44546a; font-style: italic; }
-.evalkit-letter .criterion p { margin: 0.25em 0 0.25em 1em; }
-.evalkit-letter p { margin: 0 0 0.65em; }
-.evalkit-letter .closing { break-inside: avoid; page-break-inside: avoid; margin-top: 1em; }
-.evalkit-letter .signature { margin-top: 1.2em; }
-.evalkit-letter .signature .name { margin-top: 1.8em; font-weight: bold; }
-.evalkit-letter .confidential { margin-top: 1.2em; border-top: 1px solid #c9d3e0; padding-top: 0.5em; font-size: 8.5pt;
-  color: #44546a; }
-"""
-
-_TEMPLATE = """\
-<div class="evalkit-letter">
-<style>{{ css }}</style>
-<div class="letterhead">
-  <div class="org">{{ c.letterhead[0] if c.letterhead else c.organisation }}</div>
-  {%- for line in c.letterhead[1:] %}
-  <div class="line">{{ line }}</div>
-  {%- endfor %}
-  {%- if c.contact %}<div class="line">{{ c.contact }}</div>{% endif %}
-</div>
-<div class="meta">
-  <div class="address">
-    <div>{{ c.candidate.name }}</div>
-    {%- if c.candidate.organisation %}<div>{{ c.candidate.organisation }}</div>{% endif %}
-    {%- if c.candidate.email %}<div>{{ c.candidate.email }}</div>{% endif %}
-  </div>
-  <div class="date"><div>{{ long_date(c.issue_date) }}</div><div>Candidate ID {{ c.candidate.external_id }}</div></div>
-</div>
-<h1>Result of your {{ c.program.work_product }}</h1>
-<table class="facts">
-  <tr><th>Designation</th><td>{{ c.program.name }} ({{ c.program.id }})</td></tr>
-  <tr><th>Attempt</th><td>{{ c.attempt }}{% if c.attempt > 1 %} (resubmission){% endif %}</td></tr>
-  <tr><th>Received</th><td>{{ long_date(c.received_on) }}</td></tr>
-  <tr><th>Decided</th><td>{{ long_date(c.decided_on) }}</td></tr>
-  <tr><th>Result</th><td class="result {{ c.result }}">{{ result_text }}</td></tr>
-</table>
-<p>Dear {{ c.candidate.name }},</p>
-{%- if c.passed %}
-<p>We are pleased to inform you that the {{ c.program.work_product }} you submitted for the {{ c.program.name }}
-designation, received on {{ long_date(c.received_on) }}, <strong>meets the standard</strong> required for
-certification. It was evaluated independently by subject matter experts of {{ c.organisation }} using the
-program's evaluation instrument.</p>
-<p>This result completes the {{ c.program.work_product }} component of the {{ c.program.id }} designation.
-Congratulations on this achievement.</p>
-{%- else %}
-<p>Thank you for the {{ c.program.work_product }} you submitted for the {{ c.program.name }} designation, received
-on {{ long_date(c.received_on) }}. It was evaluated independently by subject matter experts of {{ c.organisation }}
-using the program's evaluation instrument. Your work product <strong>does not yet meet the standard</strong>
-required for certification.</p>
-<p>You are invited to correct your work product and resubmit it. The feedback below sets out each area of
-deficiency, grouped by competency domain, and what to correct.</p>
-{%- endif %}
-{%- if c.disclose_scores %}
-<h2>Your scores</h2>
-<table class="scores">
-  <tr><th>Competency domain</th><th class="num">Score</th></tr>
-  {%- for d in c.domains %}
-  <tr><td>{{ d.domain }}</td><td class="num">{{ pct(d.percent) }}</td></tr>
-  {%- endfor %}
-  <tr><th>Overall (weighted)</th><th class="num">{{ pct(c.total) }}</th></tr>
-</table>
-<p>The pass mark is {{ pct(c.pass_mark) }} overall.{% if not c.passed and c.failed_must_meet %} In addition, each
-of the following must meet the standard, and does not yet: {{ c.failed_must_meet | join("; ") }}.{% endif %}</p>
-{%- elif not c.passed and c.failed_must_meet %}
-<p>Each of the following must meet the standard for the work product to pass, and does not yet:
-{{ c.failed_must_meet | join("; ") }}.</p>
-{%- endif %}
-{%- if not c.passed %}
-<h2>Areas of deficiency and what to correct</h2>
-{%- for group in c.deficiencies %}
-<h3>{{ group.domain }}</h3>
-{%- for item in group.criteria %}
-<div class="criterion">
-  <div><strong>{{ item.heading }}</strong>{% if item.must_meet %} (must meet the standard){% endif %}</div>
-  {%- if c.disclose_scores %}
-  <div class="rating">Rated {{ level(item.level) }} of {{ item.max_level }}: {{ item.label }}</div>
-  {%- endif %}
-  {%- for para in item.feedback %}
-  <p>{{ para }}</p>
-  {%- endfor %}
-</div>
-{%- endfor %}
-{%- endfor %}
-<h2>How to resubmit</h2>
-<p>Revise your work product to address each area above{% if c.manager_signoff == "required" %}, have your manager
-review and sign off the revised work product (required before submittal){% elif c.manager_signoff == "encouraged"
-%}; a review by your manager before submittal is encouraged{% endif %}, and send it to
-{{ c.contact or c.organisation }} <strong>by {{ long_date(c.resubmit_by) }}</strong> ({{ c.resubmit_business_days }}
-business days from the date of this letter). Please quote your candidate ID {{ c.candidate.external_id }}.
-Your resubmission will be evaluated as attempt {{ c.attempt + 1 }}, and you will be notified of its result no later
-than 30 business days after we receive it.</p>
-{%- endif %}
-<div class="closing">
-<p>If you have any questions about this result, please contact {{ c.contact or c.organisation }}.</p>
-<div class="signature">
-  <div>Sincerely,</div>
-  <div class="name">{{ c.signatory.name }}</div>
-  {%- if c.signatory.title %}<div>{{ c.signatory.title }}</div>{% endif %}
-  <div>{{ c.organisation }}</div>
-</div>
-{%- if c.confidentiality %}
-<div class="confidential">{{ c.confidentiality }}</div>
-{%- endif %}
-</div>
-</div>
-"""
-
-
-@lru_cache(maxsize=1)
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
-    env.globals.update(long_date=long_date, pct=lambda v: f"{v:.1f}%".replace(".0%", "%"),
-                       level=lambda v: f"{v:g}")
-    return env.from_string(_TEMPLATE)
+#: What the letter template calls: dates and numbers as the letter prints them.
+_HELPERS = {"long_date": long_date, "pct": lambda v: f"{v:.1f}%".replace(".0%", "%"), "level": lambda v: f"{v:g}"}
 
 
 def render_letter_html(content: dict) -> str:
@@ -349,7 +214,8 @@ def render_letter_html(content: dict) -> str:
     Every value is escaped: a candidate called ``<script>`` is printed as text.
     """
     result_text = "Meets the standard" if content["passed"] else "Does not yet meet the standard"
-    return _template().render(c=content, css=Markup(LETTER_CSS), result_text=result_text)
+    template = environment(True).get_template("result_letter.html.j2", globals=_HELPERS)
+    return template.render(c=content, result_text=result_text)
 
 
 def _jsonable(value):

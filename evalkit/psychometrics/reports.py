@@ -855,44 +855,6 @@ def _html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> st
                          float_format=lambda x: _fmt(x, digits))
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Inter-rater agreement: {{ program }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; line-height: 1.4; }
-table.data { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
-table.data th, table.data td { border-bottom: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
-table.data th { background: #f2f2f2; }
-img { max-width: 100%; } .meta td { padding: 0.1em 1em 0.1em 0; } .note { color: #555; font-size: 0.9em; }
-details { margin: 0.3em 0 1.5em; font-size: 0.85em; } .confidential { border: 1px solid #c33; padding: 0.5em; }
-</style></head><body>
-<h1>Inter-rater agreement: {{ program }}</h1>
-<p class="confidential">Confidential: every rater's final scores. For the psychometrician and the certification
-office; not to be shown to raters.</p>
-<table class="meta">
-<tr><td>Program</td><td>{{ program }} ({{ program_name }})</td></tr>
-<tr><td>Instrument</td><td>{{ rubric_title }} ({{ rubric_id }})</td></tr>
-<tr><td>Rubric version</td><td>{{ version_note }}</td></tr>
-<tr><td>Data</td><td>{{ n_subjects }} double-scored submissions, {{ n_raters }} raters, {{ n_benchmarks }}
-benchmark submissions; received {{ first }} to {{ last }}</td></tr>
-<tr><td>Generated</td><td>{{ generated_on }} with {{ method_version }}</td></tr>
-<tr><td>Intervals</td><td>{{ intervals }}</td></tr>
-</table>
-{% for s in sections %}
-<section id="{{ s.id }}">
-<h2>{{ s.title }}</h2>
-<p class="note">{{ s.intro }}</p>
-{% for t in s.tables %}{% if t.caption %}<h3>{{ t.caption }}</h3>{% endif %}{{ t.html }}{% endfor %}
-{% if s.empty %}<p><em>{{ s.empty }}</em></p>{% endif %}
-{% for f in s.figures %}<figure><img alt="{{ f.alt }}" src="{{ f.uri }}"></figure>{% endfor %}
-{% if s.conventions %}<details><summary>Conventions of every number in this section</summary><ul>
-{% for line in s.conventions %}<li>{{ line }}</li>{% endfor %}</ul></details>{% endif %}
-</section>
-{% endfor %}
-</body></html>
-"""
-
-
 def _sections(report: AgreementReport) -> list[dict]:
     from . import plots
 
@@ -969,7 +931,9 @@ def _sections(report: AgreementReport) -> list[dict]:
 
 def render_html(report: AgreementReport) -> str:
     """The report as one self-contained HTML page (embedded PNG figures, no external resources, escaped text)."""
-    import jinja2
+    from markupsafe import Markup
+
+    from ..templates import environment
 
     data = report.data
     ids = data.subject_ids()
@@ -978,9 +942,8 @@ def render_html(report: AgreementReport) -> str:
     for s in sections:
         s.setdefault("empty", "")
         for t in s["tables"]:
-            t["html"] = jinja2.utils.markupsafe.Markup(t["html"])  # DataFrame.to_html(escape=True) escaped it
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(_TEMPLATE).render(
+            t["html"] = Markup(t["html"])  # DataFrame.to_html(escape=True) escaped it
+    return environment(True).get_template("agreement_report.html.j2").render(
         program=data.program, program_name=report.program_name, rubric_title=data.rubric.title,
         rubric_id=data.rubric.id, version_note=data.version_note, n_subjects=len(ids),
         n_raters=int(data.scores.loc[data.scores["submission"].isin(ids), "rater"].nunique()),

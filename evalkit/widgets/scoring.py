@@ -35,7 +35,7 @@ def submission_header(store: Store, sub: dict, row: dict | None = None) -> str:
     """The line naming a submission as a rater may see it (candidate anonymised where the program says so)."""
     prog = workflow.program(store, sub["program_id"])
     parts = [f"<b>Submission #{sub['id']}</b>", f"{html.escape(prog.name)} ({html.escape(prog.id)})",
-             f"attempt {sub['attempt']}", html.escape(workflow.candidate_label(store, sub)),
+             f"attempt {sub['attempt']}", html.escape(sub['candidate']),
              f"received {sub['received_on']:%Y-%m-%d}", f"notify the candidate by {sub['due_on']:%Y-%m-%d}"]
     if row is not None:
         left = row["days_left"]
