@@ -5,6 +5,7 @@ import doctest
 import json
 import math
 import os
+import re
 import stat
 
 import pandas as pd
@@ -499,9 +500,10 @@ def test_eod_report_markdown(eod_store):
     assert ("| Reyes, Tomás | 2025-12-01 | 2 | Kit Evans | 4/5 | done (7.5 h) | passed (80%) | - | - |") in md
     assert "| Delgado \\| Vega, Rosa | 2025-11-24 | 6 | - | 1/1 | not done | final CAP | final CAP (due 2025-12-02) |" \
         in md
-    assert "- Delgado | Vega, Rosa: written CAP recorded by Cert Coordinator: Written <CAP> delivered." in md
-    assert "- <b>Haddad</b>, Nadia: Softphone login fails" in md
-    assert "- Delgado | Vega, Rosa: call certs took 4.5 h (limit 4 h)" in md
+    # names and notes are literal text: Markdown and HTML in them are escaped, not passed through
+    assert "- Delgado \\| Vega, Rosa: written CAP recorded by Cert Coordinator: Written \\<CAP\\> delivered." in md
+    assert "- \\<b\\>Haddad\\</b\\>, Nadia: Softphone login fails" in md and "<b>" not in md
+    assert "- Delgado \\| Vega, Rosa: call certs took 4.5 h (limit 4 h)" in md
     assert "- 2025-12-02 - Tomás Reyes - All calls and TBTs done. (agent: Reyes, Tomás)" in md
     assert "No report yesterday" not in md   # yesterday's note
     assert "Finisher" not in md              # finished before the day
@@ -543,7 +545,7 @@ EOD_MARKDOWN = _EOD_INTRO + """
 | Agent | Start | Day | Certifier | Calls passed | TBTs | Stage | Due | Equipment |
 |---|---|---|---|---|---|---|---|---|
 | Delgado \\| Vega, Rosa | 2025-11-24 | 6 | - | 1/1 | not done | final CAP | final CAP (due 2025-12-02) | - |
-| <b>Haddad</b>, Nadia | 2025-12-01 | 2 | - | 0/0 | not done | in progress | - | Softphone login fails |
+| \\<b\\>Haddad\\</b\\>, Nadia | 2025-12-01 | 2 | - | 0/0 | not done | in progress | - | Softphone login fails |
 | Reyes, Tomás | 2025-12-01 | 2 | Kit Evans | 4/5 | done (7.5 h) | passed (80%) | - | - |
 
 ## Calls scored today
@@ -555,16 +557,16 @@ EOD_MARKDOWN = _EOD_INTRO + """
 
 ## Ladder actions
 
-- Delgado | Vega, Rosa: final CAP (due 2025-12-02)
-- Delgado | Vega, Rosa: written CAP recorded by Cert Coordinator: Written <CAP> delivered.
+- Delgado \\| Vega, Rosa: final CAP (due 2025-12-02)
+- Delgado \\| Vega, Rosa: written CAP recorded by Cert Coordinator: Written \\<CAP\\> delivered.
 
 ## Equipment issues
 
-- <b>Haddad</b>, Nadia: Softphone login fails
+- \\<b\\>Haddad\\</b\\>, Nadia: Softphone login fails
 
 ## Time limits exceeded
 
-- Delgado | Vega, Rosa: call certs took 4.5 h (limit 4 h)
+- Delgado \\| Vega, Rosa: call certs took 4.5 h (limit 4 h)
 
 ## Progress notes
 
@@ -740,3 +742,15 @@ def test_coordinator_dashboard(eod_store, tmp_path):
     md, page = board.create_report()
     assert md == tmp_path / "callcert-eod-2025-12-02.md" and page.suffix == ".html"
     assert "IT ticket escalated." in md.read_text() and "<iframe srcdoc=" in board.report_view.value
+
+
+def test_eod_markdown_cannot_carry_markup_from_names_and_notes(store):
+    # Rendered anywhere (a chat, a wiki, a mail client), the Markdown report must show these as text.
+    hostile = ["<script>alert(1)</script>", "[click](javascript:alert(1))", "![x](http://tracker.example/p.png)",
+               "# Heading", "1. listed"]
+    aid = cc.add_agent(store, "Eve", hostile[0], "2025-12-01", equipment_issue=hostile[2])
+    cc.add_note(store, aid, hostile[3], hostile[1] + " " + hostile[4], D(2025, 12, 2))
+    md = cc.eod_report(store, D(2025, 12, 2)).markdown
+    for bad in (r"(?<!\\)<script", r"(?<!\\)\]\(javascript:", r"(?<!\\)!(?<!\\)\[x", r"^- # Heading", r"^- 1\. listed"):
+        assert not re.search(bad, md, re.M), bad  # markup that is not backslash-escaped
+    assert "\\<script\\>alert(1)\\</script\\>" in md and "\\!\\[x\\](http://tracker.example/p.png)" in md

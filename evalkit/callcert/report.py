@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..store import Store, cc_actions, cc_agents, cc_calls
-from ..templates import environment
+from ..templates import environment, markdown_text
 from .records import display_name, notes, overview
 from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, call_passed, parse_date
 from .workbook import write_private
@@ -21,7 +21,8 @@ __all__ = ["EodReport", "eod_report"]
 
 def _render(name: str, html: bool, context: dict) -> str:
     # keep_trailing_newline: a saved report ends with a line break, as a text file should.
-    return environment(html, keep_trailing_newline=True).get_template(name).render(**context)
+    options = {} if html else {"finalize": markdown_text}  # HTML is autoescaped; Markdown escaped by finalize
+    return environment(html, keep_trailing_newline=True, **options).get_template(name).render(**context)
 
 
 @dataclass(frozen=True)
