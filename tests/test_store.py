@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import stat
 import threading
 
@@ -41,18 +42,33 @@ def test_newer_schema_refused(workspace, store):
         open_store(workspace)
 
 
-def test_old_schema_upgraded_or_refused(workspace, store, monkeypatch):
-    from evalkit import store as store_module
-    _set_version(store, SCHEMA_VERSION - 1)
-    with pytest.raises(StoreError, match="too old to upgrade"):
+def _schema_and_rows(path):
+    conn = sqlite3.connect(path)
+    try:
+        return (conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                conn.execute("SELECT * FROM meta ORDER BY key").fetchall())
+    finally:
+        conn.close()
+
+
+def test_an_older_database_is_refused_with_the_upgrade_instruction_and_left_as_it_was(workspace, store):
+    """Opening never upgrades: a database made by evalkit 0.1 (no alembic_version) is refused, not changed."""
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    store.dispose()
+    before = _schema_and_rows(workspace / "evalkit.db")
+    with pytest.raises(StoreError, match=r"made by an earlier evalkit \(schema version 1, before migrations\): "
+                                         rf"run `evalkit db upgrade -w {workspace.resolve()}`"):
         open_store(workspace)
-    ran = []
-    monkeypatch.setitem(store_module._UPGRADES, SCHEMA_VERSION - 1, lambda conn: ran.append(conn))
-    upgraded = open_store(workspace)
-    assert ran and upgraded.engine
-    with upgraded.read() as conn:
-        assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar() \
-            == str(SCHEMA_VERSION)
+    assert _schema_and_rows(workspace / "evalkit.db") == before
+
+
+def test_a_schema_version_too_old_for_any_upgrade_is_refused(workspace, store):
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    _set_version(store, 0)
+    with pytest.raises(StoreError, match="schema version 0 is too old to upgrade: export it with the evalkit"):
+        open_store(workspace)
 
 
 def test_a_database_that_is_not_evalkits_is_refused(tmp_path):

@@ -5,32 +5,24 @@ any other SQLAlchemy URL (``postgresql+psycopg://...``) works the same. Every wr
 :meth:`Store.transaction`, and every change is appended to the ``audit`` table (who, when, before, after) in the
 same transaction, so the log and the data cannot disagree. Evaluation data is confidential: the workspace and
 the database file are created readable by their owner only, and nothing here logs candidate data.
+
+Opening a database compares its schema revision with the code's (:mod:`evalkit.store.migrate`) and refuses any
+other: an older one names ``evalkit db upgrade``. A new database gets its schema by running the migrations.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import json
-import os
-import stat
-from pathlib import Path
 from typing import Any, Iterator
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
+from . import migrate
+from .engine import DB_FILENAME, StoreError, make_engine, resolve_target, safe_url, workspace_url
 from .schema import audit, meta, metadata
 
-__all__ = ["SCHEMA_VERSION", "StoreError", "Store", "open_store", "metadata", "utcnow"]
-
-#: Bump when the schema changes and add an upgrade step to ``_UPGRADES``.
-SCHEMA_VERSION = 1
-
-DB_FILENAME = "evalkit.db"
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as asked (missing, wrong schema version, unreachable)."""
+__all__ = ["DB_FILENAME", "StoreError", "Store", "Transaction", "open_store", "workspace_url", "metadata", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -49,25 +41,6 @@ def _dump(row: dict | None) -> str | None:
     return json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
 
 
-def _private_dir(path: Path) -> None:
-    """Create the folder readable by its owner only; an existing one (``/tmp``, a home folder) is left as it is."""
-    if not path.is_dir():
-        path.mkdir(parents=True)
-        os.chmod(path, stat.S_IRWXU)
-
-
-def _private_file(path: Path) -> None:
-    """Create the file readable by its owner only before SQLite opens it (SQLite would use the umask)."""
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-
-
-# Each step upgrades a database from version N to N + 1.
-_UPGRADES: dict[int, Any] = {}
-
-
 class Store:
     """A connection to an evalkit database.
 
@@ -76,45 +49,20 @@ class Store:
     url : str
         A SQLAlchemy URL. ``sqlite:///path/evalkit.db`` or ``postgresql+psycopg://user@host:port/db``.
     create : bool
-        Create the schema when the database is empty. When False, an empty database is an error.
+        Create the schema when the database is empty, by running the migrations (:mod:`evalkit.store.migrate`).
+        When False, an empty database is an error.
+    check_schema : bool
+        Refuse a database whose schema is not this code's (older: ``evalkit db upgrade``; newer: upgrade evalkit).
+        Only :mod:`evalkit.store.migrate` opens one with False, to read or upgrade it.
     """
 
-    def __init__(self, url: str, create: bool = False):
+    def __init__(self, url: str, create: bool = False, check_schema: bool = True):
         self.url = url
-        self.workspace: Path | None = None
         self.cache: dict = {}  # definitions read from the database that do not change while it is open
-        try:
-            url_obj = sa.engine.make_url(url)
-        except sa.exc.ArgumentError:
-            raise StoreError("the database URL cannot be parsed; expected a workspace folder or a URL such as "
-                             "postgresql+psycopg://user@host/database") from None
-        self.is_sqlite = url_obj.get_backend_name() == "sqlite"
-        if self.is_sqlite and url_obj.database not in (None, "", ":memory:"):
-            db_path = Path(url_obj.database)
-            if not db_path.exists():  # an existing file's (and folder's) permissions are not ours to change
-                if not create:
-                    raise StoreError(f"no database at {db_path}: run `evalkit init DIR` first")
-                _private_dir(db_path.parent)
-                _private_file(db_path)
-            self.workspace = db_path.parent
-        kwargs: dict[str, Any] = {"future": True}
-        if self.is_sqlite:
-            # Several SMEs' kernels write to one file: wait for a lock rather than fail at once.
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        else:
-            kwargs["pool_pre_ping"] = True
-        try:
-            self.engine = sa.create_engine(url, **kwargs)
-        except sa.exc.NoSuchModuleError:
-            raise StoreError(f"cannot open database {self.safe_url}: unknown kind of database "
-                             f"{url_obj.drivername!r}; expected sqlite:///PATH or postgresql+psycopg://...") from None
-        except ImportError as exc:
-            raise StoreError(f"cannot open database {self.safe_url}: its driver is not installed ({exc})") from None
-        self._reader = self.engine
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
+        self.engine, self.is_sqlite, self.workspace = make_engine(url, create=create)
         self._reader = self.engine.execution_options(evalkit_read_only=True)
+        if not check_schema:
+            return
         try:
             self._check_schema(create)
         except sa.exc.DatabaseError as exc:  # unreachable, or not a database file at all
@@ -122,32 +70,22 @@ class Store:
 
     @property
     def safe_url(self) -> str:
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        """The URL with its password hidden, for messages."""
+        return safe_url(self.url)
 
     def _check_schema(self, create: bool) -> None:
-        inspector = sa.inspect(self.engine)
-        if not inspector.has_table("meta"):
+        """Compare the database's revision with the code's (plain SQL, no Alembic); create the schema if asked."""
+        with self.read() as conn:
+            state = migrate.read_state(conn)
+        if state is None:
             if not create:
                 raise StoreError(f"{self.safe_url} is not an evalkit database (no meta table): run `evalkit init`")
-            with self.transaction("system") as tx:
-                metadata.create_all(tx.conn)
-                tx.conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            with self.engine.begin() as conn:
+                migrate.run_migrations(conn, "head")
             return
-        with self.engine.connect() as conn:
-            found = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        found = int(found or 0)
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"database schema version {found} is newer than this evalkit's {SCHEMA_VERSION}: "
-                             "upgrade evalkit")
-        if found < SCHEMA_VERSION:
-            missing = [v for v in range(found, SCHEMA_VERSION) if v not in _UPGRADES]
-            if missing:
-                raise StoreError(f"database schema version {found} is too old to upgrade to {SCHEMA_VERSION}: "
-                                 "export it with the evalkit that wrote it")
-            with self.transaction("system") as tx:
-                for v in range(found, SCHEMA_VERSION):
-                    _UPGRADES[v](tx.conn)
-                tx.conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+        problem = migrate.refusal(state, self.url)
+        if problem:
+            raise StoreError(problem)
 
     @contextlib.contextmanager
     def transaction(self, actor: str) -> Iterator["Transaction"]:
@@ -170,22 +108,6 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _sqlite_begin(conn) -> None:
-    # BEGIN IMMEDIATE takes the write lock at the start, so two writers queue instead of one failing when it
-    # upgrades a read lock; readers (WAL) never wait.
-    read_only = conn.get_execution_options().get("evalkit_read_only")
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    dbapi_conn.isolation_level = None  # let the "begin" event issue BEGIN IMMEDIATE
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
 
 
 class Transaction:
@@ -248,28 +170,14 @@ class Transaction:
         self._log(action or "delete", table, key, before, None)
 
 
-def workspace_url(workspace) -> str:
-    return f"sqlite:///{Path(workspace).resolve() / DB_FILENAME}"
-
-
-def open_store(target, create: bool = False) -> Store:
+def open_store(target, create: bool = False, check_schema: bool = True) -> Store:
     """Open a workspace folder or a database URL.
 
-    A folder means its ``evalkit.db``; a string with ``://`` is a SQLAlchemy URL.
+    A folder means its ``evalkit.db``; a string with ``://`` is a SQLAlchemy URL. ``create`` and ``check_schema``
+    are as for :class:`Store`.
     """
-    target = str(target)
-    if "://" in target:
-        return Store(target, create=create)
-    workspace = Path(target)
-    if not create and not (workspace / DB_FILENAME).exists():
-        raise StoreError(f"{workspace} is not an evalkit workspace (no {DB_FILENAME}): run `evalkit init {workspace}`")
-    if create:
-        if workspace.exists() and not workspace.is_dir():
-            raise StoreError(f"{workspace} is a file; expected a folder for the workspace")
-        try:
-            _private_dir(workspace)
-        except OSError as exc:
-            raise StoreError(f"cannot create the workspace folder {workspace}: {exc.strerror}") from None
-    store = Store(workspace_url(workspace), create=create)
-    store.workspace = workspace.resolve()
+    url, workspace = resolve_target(target, create=create)
+    store = Store(url, create=create, check_schema=check_schema)
+    if workspace is not None:
+        store.workspace = workspace
     return store

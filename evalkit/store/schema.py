@@ -6,7 +6,6 @@ This is the schema as the code reads and writes it. A database gets it through t
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 metadata = sa.MetaData()
 
@@ -193,16 +192,8 @@ cc_notes = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
 )
 
-# The audit log is append-only in the database itself, not only by convention in this module.
-for _op in ("UPDATE", "DELETE"):
-    event.listen(audit, "after_create", sa.DDL(
-        f"CREATE TRIGGER audit_no_{_op.lower()} BEFORE {_op} ON audit "
-        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END").execute_if(dialect="sqlite"))
-event.listen(audit, "after_create", sa.DDL(
-    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$; "
-    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
-    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()").execute_if(dialect="postgresql"))
+# The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE on it. They are made by
+# the migrations (versions/0001_initial.py), which are how every database gets its schema.
 
 sa.Index("ix_assignments_rater", assignments.c.rater_id, assignments.c.status)
 sa.Index("ix_submissions_state", submissions.c.state)
