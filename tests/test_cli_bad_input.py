@@ -114,6 +114,13 @@ CASES = [
     (["letters", "--issue-date", "2199-01-04", "--dry-run", "-w", "{ws}"], 1, "issue date 2199-01-04 is in the future"),
     (["letters", "--jobs", "-1", "--dry-run", "-w", "{ws}"], 1, "jobs -1: expected a whole number >= 1"),
     (["letters", "--program", "NOPE", "--dry-run", "-w", "{ws}"], 1, "unknown program 'NOPE'"),
+    # --out: the same rule everywhere (the leaf folder is created, a missing parent is refused)
+    (["letters", "--only", "{decided}", "--out", "{tmp}/no/letters", "-w", "{ws}"], 1,
+     "cannot create the letters folder {tmp}/no/letters: folder {tmp}/no does not exist"),
+    (["callcert", "export", "{agent_done}", "--out", "{tmp}/no/cards", "-w", "{ws}"], 1,
+     "cannot create the scorecards folder {tmp}/no/cards: folder {tmp}/no does not exist"),
+    (["callcert", "eod-report", "--out", "{tmp}/no/eod.md", "-w", "{ws}"], 1,
+     "cannot write {tmp}/no/eod.md: folder {tmp}/no does not exist"),
     # numbers and dates: ASCII digits in range, dates a calendar can count from
     (["assign", "123456789012345678901", "-w", "{ws}"], 2, "expected 1 or more, got a 21-digit number"),
     (["assign", "\u0664", "-w", "{ws}"], 2, "invalid int value: '\u0664'"),

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .. import outputs
 from ..store import Store, cc_actions, cc_agents, cc_calls
 from ..templates import environment, markdown_text
 from .records import display_name, notes, overview
 from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, call_passed, parse_date
-from .workbook import write_private
 
 __all__ = ["EodReport", "eod_report"]
 
@@ -44,7 +44,8 @@ class EodReport:
         """Write the report; ``.html``/``.htm`` gives HTML, anything else Markdown."""
         path = Path(path)
         text = self.html if path.suffix.lower() in (".html", ".htm") else self.markdown
-        return write_private(path, lambda p: p.write_text(text, encoding="utf-8"))
+        outputs.write_private(path, text)
+        return path
 
     def filename(self, suffix: str) -> str:
         return f"callcert-eod-{self.day}{suffix}"

@@ -1,13 +1,12 @@
-"""The agent's scorecard workbook (.xlsx), and how call-certification files are written.
+"""The agent's scorecard workbook (.xlsx), and where call-certification files go.
 
 openpyxl is imported when a workbook is written, not with the package.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from .. import outputs
 from ..evaluation import workflow
 from ..store import Store
 from .records import agent, calls
@@ -16,36 +15,11 @@ from .rules import CALL_PASS_MARK, CALLS_REQUIRED, CallCertError, certify, score
 __all__ = ["output_folder", "export_scorecard"]
 
 
-def write_private(path: Path, write) -> Path:
-    """Write a file readable by its owner only, through a temporary file in the same folder renamed into place: a
-    reader never sees half a file. ``write`` writes the content to the path it is given; returns ``path``."""
-    if path.is_dir():
-        raise CallCertError(f"{path} is a folder; expected a file name")
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except (FileExistsError, NotADirectoryError):
-        raise CallCertError(f"cannot write {path}: {path.parent} is not a folder") from None
-    except OSError as exc:
-        raise CallCertError(f"cannot write {path}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def output_folder(store: Store, name: str, folder=None) -> Path:
     """``folder`` if given, else ``<workspace>/<name>`` (a database URL has no workspace folder: give one)."""
-    if folder is not None:
-        return Path(folder)
-    if store.workspace is None:
+    if folder is None and store.workspace is None:
         raise CallCertError(f"this store has no workspace folder; give a folder for the {name}")
-    return store.workspace / name
+    return outputs.output_folder(folder if folder is not None else store.workspace / name, name)
 
 
 def export_scorecard(store: Store, agent_id: int, folder=None) -> Path:
@@ -124,6 +98,8 @@ def export_scorecard(store: Store, agent_id: int, folder=None) -> Path:
         for col, width in zip("ABCDEFGH", (20, 40, 50, 8, 7, 18, 60, 15)):
             sheet.column_dimensions[col].width = width
 
+    outputs.text_cells_only(wb)  # a name or a note typed as "=HYPERLINK(...)" stays text
     path = output_folder(store, "scorecards", folder) / \
         f"{scorecard_filename(info['last_name'], info['first_name'], cert.pass_rate)}.xlsx"
-    return write_private(path, lambda p: wb.save(p))
+    outputs.write_private(path, wb.save)
+    return path

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..psychometrics.reports import (DEFAULT_BOOTSTRAP, agreement_report, check_output_path, summary_table,
-                                     write_html_report)
+from ..outputs import output_file
+from ..psychometrics.reports import DEFAULT_BOOTSTRAP, agreement_report, summary_table, write_html_report
 from .common import add_workspace_arg, store_from, whole_number
 
 
 def cmd_agreement(args) -> None:
     if args.out is not None:
-        check_output_path(args.out)  # refuse a bad destination (or an empty --out) before the work
+        output_file(args.out, "agreement report")  # refuse a bad destination (or an empty --out) before the work
     store = store_from(args)
     report = agreement_report(store, args.program, args.rubric_version, args.bootstrap, args.seed,
                               args.min_shared)

@@ -10,7 +10,6 @@ from ..evaluation import workflow
 from ..evaluation.scoring import ScoringError
 from ..instruments.programs import ProgramError
 from ..instruments.rubric import RubricError
-from ..messages import show
 from ..store import StoreError, open_store
 
 __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_arg", "store_from", "parse_date",

@@ -18,7 +18,7 @@ import re
 
 import yaml
 
-from ..messages import one_line, show
+from ..messages import one_line
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error"]
 

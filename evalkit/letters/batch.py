@@ -43,6 +43,7 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 
+from .. import outputs
 from ..calendar import as_date
 from ..evaluation import workflow
 from ..store import Store, candidates, decisions, notifications, open_store, submissions
@@ -209,21 +210,6 @@ def export_pdf(page_html: str) -> bytes:
     return weasyprint.HTML(string=page_html, url_fetcher=_no_fetch).write_pdf()
 
 
-# --- files -------------------------------------------------------------------------------------------------
-
-
-def _write_atomically(path: Path, data: bytes) -> str:
-    """Write to a temporary name in the same folder, flush to disk, rename into place; returns the SHA-256."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
-
-
 # --- worker processes --------------------------------------------------------------------------------------
 
 _worker: dict = {}
@@ -276,7 +262,7 @@ def _produce(job: LetterJob) -> dict:
 
     started = time.perf_counter()
     out: Path = _worker["out"]
-    executed = out / f".{job.stem}.{os.getpid()}.tmp.ipynb"  # papermill wants the .ipynb suffix
+    executed = outputs.temporary_name(out / job.stem, ".ipynb")  # papermill wants the .ipynb suffix
     row = {"submission": job.submission, "status": "failed", "files": [], "error": None, "result": None,
            "candidate": None}
     try:
@@ -294,7 +280,7 @@ def _produce(job: LetterJob) -> dict:
         written = []
         for suffix, data in files.items():
             path = out / f"{job.stem}{suffix}"
-            written.append({"path": path.name, "sha256": _write_atomically(path, data)})
+            written.append({"path": path.name, "sha256": outputs.write_private(path, data)})
         with open(executed, "rb") as f:  # written by papermill: on disk before it becomes the record
             data = f.read()
             os.fsync(f.fileno())
@@ -349,21 +335,6 @@ def default_out(store: Store) -> Path:
     return (store.workspace / "letters") if store.workspace else Path("letters")
 
 
-@contextlib.contextmanager
-def _batch_lock(out: Path):
-    import fcntl
-
-    fd = os.open(out / ".batch.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise workflow.WorkflowError(f"another letter batch is running with output folder {out}") from None
-        yield
-    finally:
-        os.close(fd)
-
-
 def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | None = None, jobs: int | None = None,
               out=None, pdf: bool = False, dry_run: bool = False, force: bool = False, issue_date=None,
               progress: Callable[[int, int, dict], None] | None = None, template=None,
@@ -415,14 +386,9 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
         if dry_run:
             rows = not_done + [_planned_row(j) for j in planned]
             return BatchResult(sorted(rows, key=lambda r: r["submission"]), out, time.perf_counter() - started)
-        try:
-            out.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            problem = "is not a folder" if isinstance(exc, FileExistsError) else f"cannot be created: {exc.strerror}"
-            raise ValueError(f"letters folder {out} {problem}") from None
-        with _batch_lock(out):
-            for stale in [*out.glob(".*.tmp"), *out.glob(".*.tmp.ipynb")]:  # left by a batch killed mid-write
-                stale.unlink()
+        outputs.output_folder(out, "letters")
+        with store.exclusive("letters"):  # one batch per database, whatever its output folder
+            outputs.remove_stale_temporaries(out)  # left by a batch killed mid-write; nothing of other programs
             manifest = _Manifest(out, store)
             manifest.update(not_done)
             rows, stats = _run_jobs(store, planned, str(workspace), out, pdf, jobs, template, progress, manifest,
@@ -552,7 +518,7 @@ class _Manifest:
             return
         rows = [self.rows[k] for k in sorted(self.rows)]
         doc = {"generated_at": dt.datetime.now().isoformat(timespec="seconds"), "letters": [_jsonable(r) for r in rows]}
-        _write_atomically(self.out / "manifest.json", json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8"))
+        outputs.write_private(self.out / "manifest.json", json.dumps(doc, indent=1, ensure_ascii=False))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
@@ -560,7 +526,7 @@ class _Manifest:
             writer.writerow({**{k: _csv_value(r.get(k)) for k in MANIFEST_FIELDS},
                              "files": ";".join(f["path"] for f in r.get("files") or []),
                              "sha256": ";".join(f["sha256"] for f in r.get("files") or [])})
-        _write_atomically(self.out / "manifest.csv", buffer.getvalue().encode("utf-8"))
+        outputs.write_private(self.out / "manifest.csv", buffer.getvalue())
         self._written = time.monotonic()
 
 
@@ -580,4 +546,4 @@ def _csv_value(value):
         return "yes" if value else "no"
     if isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    return outputs.csv_text(value)  # a name typed as "=HYPERLINK(...)" stays text in a spreadsheet

@@ -44,11 +44,14 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
+
+from ..outputs import process_running
 
 __all__ = ["WarmKernel", "WarmKernelEngine", "KernelResetError", "IGNORED_GLOBALS"]
 
@@ -193,6 +196,22 @@ class _ThisPython(KernelSpecManager):
                           language="python", resource_dir="", metadata={})
 
 
+_SOCKET_PREFIX = "evalkit-kernel-"
+
+
+def _remove_orphaned_socket_dirs() -> None:
+    """Remove the kernel socket folders (``evalkit-kernel-<pid>-*`` in the temporary folder) of evalkit processes
+    that died without cleaning up (``kill -9``); those of live processes and of other users stay."""
+    for entry in Path(tempfile.gettempdir()).glob(f"{_SOCKET_PREFIX}*-*"):
+        pid = entry.name[len(_SOCKET_PREFIX):].split("-", 1)[0]
+        try:
+            mine = entry.is_dir() and entry.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not process_running(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 class WarmKernel:
     """One long-lived kernel with its client, reset and verified between notebooks.
 
@@ -250,7 +269,8 @@ class WarmKernel:
         await self._shutdown()
         # IPC sockets and the connection file (with its key) in a private folder: no TCP port to race for when
         # several workers start kernels at once, nothing reachable from other users, one folder to remove.
-        self._socket_dir = tempfile.mkdtemp(prefix="evalkit-kernel-")
+        _remove_orphaned_socket_dirs()
+        self._socket_dir = tempfile.mkdtemp(prefix=f"{_SOCKET_PREFIX}{os.getpid()}-")
         self.km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython(), transport="ipc",
                                      ip=os.path.join(self._socket_dir, "kernel"),
                                      connection_file=os.path.join(self._socket_dir, "connection.json"))

@@ -39,7 +39,6 @@ import datetime as dt
 import io
 import itertools
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -49,6 +48,7 @@ import pandas as pd
 import sqlalchemy as sa
 from scipy import stats
 
+from .. import outputs
 from ..evaluation import scoring, workflow
 from ..instruments.rubric import Rubric
 from ..store import Store, assignments, criterion_scores, decisions, raters, resolved_scores, submissions
@@ -60,7 +60,7 @@ __all__ = [
     "criterion_agreement", "total_agreement", "bland_altman", "limits_of_agreement", "pairwise_agreement",
     "rater_severity", "severity_drift", "calibration", "adjudication_rates", "adjudication_by_program",
     "instrument_reliability", "item_total", "level_usage", "summary_table", "agreement_report", "render_html",
-    "write_html_report", "check_output_path",
+    "write_html_report",
 ]
 
 #: Resamples for Krippendorff's alpha when no bootstrap count is given (it has no analytic interval).
@@ -953,27 +953,8 @@ def render_html(report: AgreementReport) -> str:
         sections=sections)
 
 
-def check_output_path(path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise ReportError(f"{path} is a folder; give the report's file name (e.g. {path / 'agreement.html'})")
-    if not path.parent.is_dir():
-        raise ReportError(f"cannot write {path}: folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        raise ReportError(f"cannot write {path}: folder {path.parent} is not writable")
-    return path
-
-
 def write_html_report(report: AgreementReport, path) -> Path:
     """Write :func:`render_html` to ``path`` (readable by its owner only: it holds every rater's scores)."""
-    path = check_output_path(path)
-    html = render_html(report)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", opener=lambda p, f: os.open(p, f, 0o600)) as fh:
-            fh.write(html)
-        os.replace(tmp, path)  # never a half-written report
-    except OSError as exc:  # e.g. a read-only file system, which os.access cannot tell for root
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"cannot write {path}: {exc.strerror}") from None
+    path = outputs.output_file(path, "agreement report")
+    outputs.write_private(path, render_html(report))
     return path

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import hashlib
 import json
+import os
+from pathlib import Path
 from typing import Any, Iterator
 
 import sqlalchemy as sa
@@ -92,6 +96,42 @@ class Store:
         """One unit of work: everything inside commits together or not at all."""
         with self.engine.begin() as conn:
             yield Transaction(conn, actor)
+
+    @contextlib.contextmanager
+    def exclusive(self, job: str) -> Iterator[None]:
+        """Run the block as the only ``job`` (e.g. ``"letters"``) on this database; a second one, from any process
+        or, on PostgreSQL, any host, is refused at once with :class:`StoreError`.
+
+        SQLite: an advisory lock on a file beside the database (``.evalkit.db.<job>.lock``). PostgreSQL: a session
+        advisory lock, held on a connection of its own that is not inside a transaction.
+        """
+        if self.is_sqlite:
+            database = Path(self.engine.url.database or "")
+            if not database.name:  # an in-memory database has no other process to exclude
+                yield
+                return
+            fd = os.open(database.with_name(f".{database.name}.{job}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StoreError(f"another {job} run is working on {self.safe_url}; wait for it to finish") \
+                        from None
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+            return
+        key = int.from_bytes(hashlib.sha256(f"evalkit:{job}".encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            acquired = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+            conn.commit()  # the lock belongs to the session; no transaction stays open while the job runs
+            if not acquired:
+                raise StoreError(f"another {job} run is working on {self.safe_url}; wait for it to finish")
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
 
     def read(self):
         """A connection for reading: it takes no write lock, so it may be opened inside a transaction."""
