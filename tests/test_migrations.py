@@ -7,6 +7,7 @@ it, run ``evalkit db upgrade`` (or :func:`evalkit.store.migrate.upgrade`), and c
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import shutil
 import sqlite3
@@ -67,12 +68,15 @@ def _target(url: str) -> str:
 
 
 def as_made_by_evalkit_01(url: str) -> None:
-    """Make the database exactly what evalkit 0.1 left: no alembic_version table, meta schema_version "1"."""
+    """Make the database exactly what evalkit 0.1 left: the schema of revision 0001 (later revisions downgraded
+    away, with their triggers), no alembic_version table, meta schema_version "1"."""
+    from alembic import command
     engine = _engine(url)
     try:
         with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0001")
             conn.exec_driver_sql("DROP TABLE alembic_version")
-            conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+            assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "1"
     finally:
         engine.dispose()
 
@@ -89,6 +93,14 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
                     for name in names}
     finally:
         engine.dispose()
+
+
+def rows_kept(before: dict, after: dict) -> bool:
+    """Every row of every table in ``before`` is in ``after`` unchanged, and nothing else; only meta's
+    schema_version may have moved, and it is now this code's."""
+    def rows(snap):
+        return {**snap, "meta": [r for r in snap["meta"] if r[0] != "schema_version"]}
+    return rows(after) == rows(before) and ("schema_version", str(SCHEMA_VERSION)) in after["meta"]
 
 
 def _set_revision(url: str, revision: str) -> None:
@@ -152,7 +164,8 @@ def test_the_migrations_make_exactly_the_schema_the_code_uses(kind, request, tmp
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
-            assert conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "1"
+            assert conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == \
+                str(migrate.SCHEMA_VERSION)
     finally:
         engine.dispose()
 
@@ -222,7 +235,7 @@ def test_a_workspace_made_by_evalkit_01_is_refused_then_upgraded_keeping_every_r
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'alembic_version'").fetchall()
     finally:
         conn.close()
-    assert snapshot(url) == before  # every row of every table kept
+    assert rows_kept(before, snapshot(url))  # every row of every table kept
     assert migrate.current_revision(ws) == HEAD_REVISION
 
     code, out, _ = run(capsys, "status", "-w", ws)
@@ -234,7 +247,7 @@ def test_a_workspace_made_by_evalkit_01_is_refused_then_upgraded_keeping_every_r
     code, out, _ = run(capsys, "db", "upgrade", "-w", ws)
     assert code == 0 and out == f"{ws} is already at {HEAD_REVISION} (head)\n"
     assert sorted(p.name for p in ws.glob("evalkit.db.bak-*")) == ["evalkit.db.bak-schema1"]
-    assert snapshot(url) == before
+    assert rows_kept(before, snapshot(url))
 
 
 @pytest.mark.postgres
@@ -243,7 +256,7 @@ def test_a_postgresql_database_made_by_evalkit_01_is_refused_then_upgraded_keepi
     _copy_demo_to(pg_url, demo_workspace)
     as_made_by_evalkit_01(pg_url)
     before = snapshot(pg_url)
-    assert before == snapshot(workspace_url(demo_workspace))  # every table and row of the demo
+    assert rows_kept(before, snapshot(workspace_url(demo_workspace)))  # every table and row of the demo
     assert len(before["submissions"]) > 50 and ("schema_version", "1") in before["meta"]
 
     code, out, err = run(capsys, "status", "-w", pg_url)
@@ -258,7 +271,7 @@ def test_a_postgresql_database_made_by_evalkit_01_is_refused_then_upgraded_keepi
     code, out, _ = run(capsys, "db", "upgrade", "-w", pg_url)
     assert code == 0
     assert out == f"upgraded {pg_url} from schema1 to {HEAD_REVISION} (no copy made: pg_dump is the backup)\n"
-    assert snapshot(pg_url) == before
+    assert rows_kept(before, snapshot(pg_url))
     assert migrate.current_revision(pg_url) == HEAD_REVISION
     code, out, _ = run(capsys, "status", "-w", pg_url)
     assert code == 0 and out.startswith("pipeline:")
@@ -338,9 +351,20 @@ def test_a_database_at_an_unknown_newer_revision_is_refused(kind, request, tmp_p
     code, out, err = run(capsys, "db", "upgrade", "-w", target)
     assert (code, out, err) == (1, "", f"evalkit: error: {message}\n")
     code, out, _ = run(capsys, "db", "current", "-w", target)
-    assert code == 0 and out.startswith("0999, schema version 1 (newer than this evalkit's head")
+    assert code == 0 and out.startswith(f"0999, schema version {SCHEMA_VERSION} (newer than this evalkit's head")
     if kind == "sqlite":
         assert not list((tmp_path / "ws").glob("evalkit.db.bak-*"))
+
+
+def test_a_missing_revision_record_is_refused_not_guessed(workspace):
+    url = workspace_url(workspace)
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    engine.dispose()
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION} has no record of its revision .* restore "
+                                         "it from a backup"):
+        open_store(workspace)
 
 
 def test_a_newer_schema_version_without_alembic_is_refused(workspace, capsys):
@@ -348,9 +372,10 @@ def test_a_newer_schema_version_without_alembic_is_refused(workspace, capsys):
     as_made_by_evalkit_01(url)
     engine = _engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.exec_driver_sql(f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
     engine.dispose()
-    with pytest.raises(StoreError, match="database schema version 2 is newer than this evalkit .*: upgrade evalkit"):
+    with pytest.raises(StoreError, match=f"database schema version {SCHEMA_VERSION + 1} is newer than this evalkit "
+                                         ".*: upgrade evalkit"):
         open_store(workspace)
     code, _, err = run(capsys, "db", "upgrade", "-w", workspace)
     assert code == 1 and "is newer than this evalkit" in err
@@ -384,14 +409,16 @@ def test_db_commands_on_bad_targets_are_one_line(tmp_path, capsys, argv, message
 
 
 @pytest.fixture
-def with_revision_0002(tmp_path, monkeypatch):
-    """This code's migrations plus a revision 0002 (adds ``candidates.phone``), written from the project's
-    template by :func:`migrate.new_revision`, as the next issue's migration will be."""
+def with_next_revision(tmp_path, monkeypatch):
+    """This code's migrations plus the next revision (adds ``candidates.phone``), written from the project's
+    template by :func:`migrate.new_revision`, as the next schema change will be. Yields its id."""
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrate, "MIGRATIONS", location)
+    migrate._script_directory.cache_clear()
+    following = f"{int(HEAD_REVISION) + 1:04d}"
     path = migrate.new_revision("candidate phone")
-    assert path.name == "0002_candidate_phone.py"
+    assert path.name == f"{following}_candidate_phone.py"
     source = path.read_text()
     upgrade_body = "def upgrade() -> None:\n    pass\n"
     downgrade_body = "def downgrade() -> None:\n    pass\n"
@@ -401,16 +428,17 @@ def with_revision_0002(tmp_path, monkeypatch):
                           .replace(downgrade_body, "def downgrade() -> None:\n"
                                                    "    op.drop_column('candidates', 'phone')\n"))
     migrate._script_directory.cache_clear()
-    monkeypatch.setattr(migrate, "HEAD_REVISION", "0002")
-    monkeypatch.setattr(migrate, "SCHEMA_VERSION", 2)
-    yield location
+    monkeypatch.setattr(migrate, "HEAD_REVISION", following)
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", int(following))
+    yield following
     migrate._script_directory.cache_clear()
 
 
 @pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
 def test_a_database_behind_head_is_refused_then_upgraded_keeping_its_rows(kind, request, tmp_path, capsys,
-                                                                          with_revision_0002):
-    url = database_at("0001", _url(kind, request, tmp_path))
+                                                                          with_next_revision):
+    following = with_next_revision
+    url = database_at(HEAD_REVISION, _url(kind, request, tmp_path))
     target = _target(url)
     engine = _engine(url)
     with engine.begin() as conn:
@@ -419,23 +447,58 @@ def test_a_database_behind_head_is_refused_then_upgraded_keeping_its_rows(kind, 
     engine.dispose()
     before = snapshot(url)
 
-    with pytest.raises(StoreError, match=re.escape(target) + " is at schema revision 0001, behind this evalkit's "
-                                         "0002: .*`evalkit db upgrade -w "):
+    with pytest.raises(StoreError, match=re.escape(target) + f" is at schema revision {HEAD_REVISION}, behind this "
+                                         f"evalkit's {following}: .*`evalkit db upgrade -w "):
         open_store(target)
-    assert run(capsys, "db", "current", "-w", target)[1] == "0001 (behind head 0002; run `evalkit db upgrade`)\n"
+    assert run(capsys, "db", "current", "-w", target)[1] == \
+        f"{HEAD_REVISION} (behind head {following}; run `evalkit db upgrade`)\n"
 
     result = migrate.upgrade(target)
-    assert (result.old, result.new, result.changed) == ("0001", "0002", True)
+    assert (result.old, result.new, result.changed) == (HEAD_REVISION, following, True)
     if kind == "sqlite":
-        assert result.backup_path == tmp_path / "ws" / "evalkit.db.bak-0001"
+        assert result.backup_path == tmp_path / "ws" / f"evalkit.db.bak-{HEAD_REVISION}"
         assert snapshot(f"sqlite:///{result.backup_path}") == before
     else:
         assert result.backup_path is None
     after = snapshot(url)
-    assert after["meta"] == [("schema_version", "2")]
+    assert after["meta"] == [("schema_version", str(int(following)))]
     assert [row[:-1] for row in after["candidates"]] == before["candidates"]  # the new column comes last
     assert {row[-1] for row in after["candidates"]} == {None}
     assert {k: v for k, v in after.items() if k not in ("meta", "candidates")} == \
         {k: v for k, v in before.items() if k not in ("meta", "candidates")}
-    assert migrate.current_revision(target) == "0002"
+    assert migrate.current_revision(target) == following
     assert migrate.upgrade(target).changed is False
+
+
+# --- 0002: the audit log's REPLACE and TRUNCATE guards ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0002_upgrades_a_0001_database_keeping_its_rows_and_closes_replace_and_truncate(kind, request, tmp_path):
+    url = database_at("0001", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(schema.candidates.insert(), [{"external_id": "C-1", "first_name": "A", "last_name": "B"}])
+        conn.execute(schema.audit.insert(), [{"at": dt.datetime(2026, 1, 1), "actor": "admin", "action": "insert",
+                                              "entity": "candidates", "entity_id": str(i), "before": None,
+                                              "after": "{}"} for i in range(3)])
+        first_id = conn.execute(sa.select(sa.func.min(schema.audit.c.id))).scalar()
+        if kind == "sqlite":  # what 0001 let through: REPLACE rewrote a row without its DELETE trigger firing
+            conn.exec_driver_sql(f"INSERT OR REPLACE INTO audit (id, at, actor, action, entity, entity_id) VALUES "
+                                 f"({first_id}, '2026-01-01', 'mallory', 'insert', 'x', 'x')")
+    engine.dispose()
+    before = snapshot(url)
+    assert migrate.upgrade(_target(url)).new == HEAD_REVISION
+    assert rows_kept(before, snapshot(url))
+    after = snapshot(url)
+    assert after["candidates"] == before["candidates"] and after["audit"] == before["audit"]
+    engine = _engine(url)
+    try:
+        attack = (f"INSERT OR REPLACE INTO audit (id, at, actor, action, entity, entity_id) VALUES ({first_id}, "
+                  "'2026-01-02', 'mallory', 'insert', 'x', 'x')" if kind == "sqlite" else "TRUNCATE audit")
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with engine.begin() as conn:
+                conn.exec_driver_sql(attack)
+    finally:
+        engine.dispose()
+    assert snapshot(url)["audit"] == after["audit"]

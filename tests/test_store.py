@@ -53,7 +53,11 @@ def _schema_and_rows(path):
 
 def test_an_older_database_is_refused_with_the_upgrade_instruction_and_left_as_it_was(workspace, store):
     """Opening never upgrades: a database made by evalkit 0.1 (no alembic_version) is refused, not changed."""
-    with store.engine.begin() as conn:
+    from alembic import command
+
+    from evalkit.store import migrate
+    with store.engine.begin() as conn:  # what evalkit 0.1 made: revision 0001's schema, no alembic_version
+        command.downgrade(migrate.alembic_config(connection=conn), "0001")
         conn.exec_driver_sql("DROP TABLE alembic_version")
     store.dispose()
     before = _schema_and_rows(workspace / "evalkit.db")

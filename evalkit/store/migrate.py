@@ -34,7 +34,7 @@ __all__ = ["HEAD_REVISION", "SCHEMA_VERSION", "MIGRATIONS", "SCHEMA1", "SchemaSt
            "script_directory", "new_revision"]
 
 #: The revision this code reads and writes. ``tests/test_migrations.py`` checks it is the newest in ``versions/``.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 #: The ``meta`` schema_version that goes with :data:`HEAD_REVISION` (a revision NNNN writes the number NNNN).
 SCHEMA_VERSION = int(HEAD_REVISION)
@@ -172,8 +172,11 @@ def refusal(state: SchemaState, url: str) -> str | None:
     if state.status == "behind":
         return f"{where} is at schema revision {state.revision}, behind this evalkit's {HEAD_REVISION}: " \
                f"{_instruction(url)}"
-    return (f"{where}: database schema version {state.schema_version} is too old to upgrade: export it with the "
-            "evalkit that wrote it")
+    if state.schema_version < 1:
+        return (f"{where}: database schema version {state.schema_version} is too old to upgrade: export it with "
+                "the evalkit that wrote it")
+    return (f"{where}: database schema version {state.schema_version} has no record of its revision (the "
+            "alembic_version table is missing): it was changed by hand; restore it from a backup")
 
 
 # --- Alembic -------------------------------------------------------------------------------------------------
