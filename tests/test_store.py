@@ -120,3 +120,18 @@ def test_concurrent_writers_from_separate_connections_lose_nothing(workspace):
         mine = wf.rater_scores(setup, sid, name)
         assert len(mine["levels"]) == len(criteria)
         assert mine["feedback"][criteria[29 % len(criteria)]] == f"{name} note 29"
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"username": "u" * 65, "name": "N"}, r"raters.username: is 65 characters long; expected at most 64"),
+    ({"username": "u1", "name": "Nul\x00byte"}, r"raters.name: the text contains a NUL character"),
+    ({"id": 2**64, "username": "u2", "name": "N"}, r"raters.id: 18446744073709551616... does not fit a 64-bit"),
+])
+def test_values_are_checked_alike_on_sqlite_and_postgresql(any_store, values, message):
+    # SQLite stored these and PostgreSQL failed with a DataError traceback: both refuse them in one line now.
+    from evalkit.store import raters
+    with pytest.raises(StoreError, match=message):
+        with any_store.transaction("test") as tx:
+            tx.insert(raters, {"is_adjudicator": False, "is_lead": False, "active": True, **values})
+    with any_store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raters)).scalar() == 0

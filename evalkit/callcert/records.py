@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..calendar import business_days_between, next_business_day
 from ..evaluation import scoring, workflow
 from ..instruments.rubric import Rubric
-from ..store import Store, cc_actions, cc_agents, cc_calls, cc_notes
+from ..store import Store, StoreConflict, cc_actions, cc_agents, cc_calls, cc_notes
 from .rules import (CALLS_REQUIRED, LADDER, STAGES, STEP_LABEL, TARGET_DAYS, CallCertError, Certification, DueAction,
                     call_passed, certify, format_note, ladder_dates, load_scorecard, overtime_flags, parse_date,
                     scorecard_levels, timeline)
@@ -211,7 +211,7 @@ def score_call(store: Store, agent_id: int, certifier: str, levels: Mapping[str,
             _refresh_completed(tx, _agent_row(tx.conn, aid))
             scores = tx.execute(sa.select(cc_calls.c.score).where(cc_calls.c.agent_id == aid)
                                 .order_by(cc_calls.c.call_no)).scalars().all()
-    except sa.exc.IntegrityError:
+    except StoreConflict:
         # Two certifiers saving this agent's next call at the same moment (PostgreSQL): the second one loses.
         raise CallCertError(f"another call of agent {agent_id} was saved at the same moment; check the agent's "
                             "calls and save again") from None

@@ -92,9 +92,8 @@ def _warn_if_changed_mid_scoring(tx, program_id: str, rubric: Rubric) -> None:
 
 
 def _register_rubric(tx, rubric: Rubric) -> None:
-    if tx.get(rubric_versions, {"version": rubric.version}) is None:
-        tx.insert(rubric_versions, {"version": rubric.version, "rubric_id": rubric.id, "title": rubric.title,
-                                    "source": rubric.source, "registered_at": utcnow()})
+    tx.insert_if_absent(rubric_versions, {"version": rubric.version, "rubric_id": rubric.id, "title": rubric.title,
+                                          "source": rubric.source, "registered_at": utcnow()})
 
 
 def register_rubric(store: Store, rubric: Rubric, actor: str = "admin") -> str:
@@ -236,8 +235,7 @@ def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "",
     with store.transaction(actor) as tx:
         rid = _rater(tx.conn, rater)["id"]
         cid = _candidate_id(tx.conn, candidate)
-        if tx.get(conflicts, {"rater_id": rid, "candidate_id": cid}) is None:
-            tx.insert(conflicts, {"rater_id": rid, "candidate_id": cid, "reason": reason})
+        tx.insert_if_absent(conflicts, {"rater_id": rid, "candidate_id": cid, "reason": reason})
         open_ids = tx.execute(sa.select(submissions.c.id).where(
             submissions.c.candidate_id == cid, submissions.c.state.in_(("received", "scoring", "adjudication")))
             .order_by(submissions.c.id)).scalars().all()

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import migrate
-from .engine import DB_FILENAME, StoreError, make_engine, resolve_target, safe_url, workspace_url
+from .engine import DB_FILENAME, StoreConflict, StoreError, make_engine, resolve_target, safe_url, workspace_url
 from .schema import audit, meta, metadata
 
-__all__ = ["DB_FILENAME", "StoreError", "Store", "Transaction", "open_store", "workspace_url", "metadata", "utcnow"]
+__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "Store", "Transaction", "open_store", "workspace_url", "metadata", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -93,9 +95,18 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self, actor: str) -> Iterator["Transaction"]:
-        """One unit of work: everything inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield Transaction(conn, actor)
+        """One unit of work: everything inside commits together or not at all.
+
+        A unique key that another process saved first (two people doing the same thing at the same moment) rolls
+        the whole unit back and raises :class:`StoreConflict` with one line, never a driver traceback.
+        """
+        try:
+            with self.engine.begin() as conn:
+                yield Transaction(conn, actor)
+        except sa.exc.IntegrityError as exc:
+            detail = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise StoreConflict(f"not saved: it conflicts with a record saved at the same moment or already there "
+                                f"({detail}); nothing of this change was saved, look again and retry") from None
 
     @contextlib.contextmanager
     def exclusive(self, job: str) -> Iterator[None]:
@@ -150,6 +161,25 @@ class Store:
         self.engine.dispose()
 
 
+_INT64 = (-2**63, 2**63 - 1)
+
+
+def _check_values(table: sa.Table, values: dict) -> None:
+    """Refuse, the same way on SQLite and PostgreSQL, what one of them would store and the other reject: text
+    longer than its column, a NUL character (PostgreSQL cannot store it), a whole number beyond 64 bits."""
+    for name, value in values.items():
+        column = table.c[name]
+        where = f"{table.name}.{name}"
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise StoreError(f"{where}: the text contains a NUL character; expected printable text")
+            limit = getattr(column.type, "length", None)
+            if limit and len(value) > limit:
+                raise StoreError(f"{where}: is {len(value):,} characters long; expected at most {limit}")
+        elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+            raise StoreError(f"{where}: {str(value)[:20]}... does not fit a 64-bit whole number")
+
+
 class Transaction:
     """A connection inside a transaction that records every change in the audit log."""
 
@@ -176,11 +206,31 @@ class Transaction:
 
     def insert(self, table: sa.Table, values: dict, action: str | None = None) -> dict:
         """Insert a row and log it; returns the row as stored (with its generated id)."""
+        _check_values(table, values)
         result = self.conn.execute(table.insert().values(**values))
         row = dict(values)
         if "id" in table.c and table.c.id.primary_key and "id" not in values:
             row["id"] = result.inserted_primary_key[0]
         key = {c.name: row[c.name] for c in table.primary_key.columns}
+        self._log(action or "insert", table, key, None, row)
+        return row
+
+    def insert_if_absent(self, table: sa.Table, values: dict, action: str | None = None) -> dict | None:
+        """Insert a row unless one with its primary key exists (then do nothing); returns the row if inserted.
+
+        Atomic in the database (``INSERT ... ON CONFLICT DO NOTHING``): when two processes register the same thing
+        at the same moment (a rubric version, a conflict of interest), PostgreSQL makes the second wait for the
+        first and then skip, instead of failing; checking first and inserting after would race.
+        """
+        _check_values(table, values)
+        insert = (sqlite_insert if self.conn.dialect.name == "sqlite" else postgresql_insert)(table)
+        keys = list(table.primary_key.columns)
+        inserted = self.conn.execute(insert.values(**values).on_conflict_do_nothing(
+            index_elements=[c.name for c in keys]).returning(*keys)).first()
+        if inserted is None:
+            return None
+        row = {**values, **inserted._mapping}  # with a generated id
+        key = {c.name: row[c.name] for c in keys}
         self._log(action or "insert", table, key, None, row)
         return row
 
@@ -192,15 +242,15 @@ class Transaction:
         changed = {k: v for k, v in values.items() if before.get(k) != v}
         if not changed:
             return before
+        _check_values(table, changed)
         self.conn.execute(table.update().where(self._where(table, key)).values(**changed))
         after = {**before, **changed}
         self._log(action or "update", table, key, before, after)
         return after
 
     def upsert(self, table: sa.Table, key: dict, values: dict, action: str | None = None) -> dict:
-        if self.get(table, key) is None:
-            return self.insert(table, {**key, **values}, action)
-        return self.update(table, key, values, action)
+        """Insert the row, or update it where one with ``key`` exists (atomic: see :meth:`insert_if_absent`)."""
+        return self.insert_if_absent(table, {**key, **values}, action) or self.update(table, key, values, action)
 
     def delete(self, table: sa.Table, key: dict, action: str | None = None) -> None:
         before = self.get(table, key)

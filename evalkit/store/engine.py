@@ -15,13 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["DB_FILENAME", "StoreError", "workspace_url", "resolve_target", "make_engine", "safe_url", "target_of"]
+__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "workspace_url", "resolve_target", "make_engine", "safe_url", "target_of"]
 
 DB_FILENAME = "evalkit.db"
 
 
 class StoreError(RuntimeError):
     """The database cannot be used as asked (missing, wrong schema version, unreachable)."""
+
+
+class StoreConflict(StoreError):
+    """A change refused because another process saved a record with the same key first; nothing was saved."""
 
 
 def workspace_url(workspace) -> str:
