@@ -135,3 +135,21 @@ def test_values_are_checked_alike_on_sqlite_and_postgresql(any_store, values, me
             tx.insert(raters, {"is_adjudicator": False, "is_lead": False, "active": True, **values})
     with any_store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(raters)).scalar() == 0
+
+
+def test_opening_and_reading_never_wait_for_a_writer(workspace):
+    # The schema check ran in BEGIN IMMEDIATE, so while an import or a letter batch held the write lock every
+    # command, notebook and letter kernel failed after 30 s with "database is locked". WAL readers never wait.
+    import sqlite3
+    import subprocess
+    import sys
+    writer = sqlite3.connect(workspace / "evalkit.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        code = ("import sys; from evalkit.store import open_store; from evalkit.evaluation import workflow\n"
+                "s = open_store(sys.argv[1]); print(len(workflow.due_report(s)), workflow.pipeline_counts(s) == {})")
+        run = subprocess.run([sys.executable, "-c", code, str(workspace)], capture_output=True, text=True, timeout=20)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert run.returncode == 0, run.stderr[-400:]

@@ -16,6 +16,19 @@ def _say(prefix: str):
     return lambda message: print(f"{prefix}: {message}", file=sys.stderr, flush=True)
 
 
+def _id_ranges(ids: list[int]) -> str:
+    """Ids as a reader wants them: ``1, 2, 5-40000`` (a run of three or more as a range), not 40,000 numbers."""
+    parts, run = [], []
+    for i in ids + [None]:
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
+        run = [i] if i is not None else []
+    return ", ".join(parts)
+
+
 def cmd_init(args) -> None:
     from ..demo import build_demo, init_workspace
     if not args.dir.strip():
@@ -48,7 +61,7 @@ def cmd_import(args) -> None:
         ids = import_submissions(store, args.csv, actor=actor())
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    print(f"imported {len(ids)} submission(s): {', '.join(map(str, ids))}")
+    print(f"imported {len(ids)} submission(s): {_id_ranges(ids)}")
 
 
 def cmd_assign(args) -> None:

@@ -34,7 +34,7 @@ __all__ = [
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
     "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
-    "candidate_label", "submission_record", "list_raters", "open_adjudications",
+    "candidate_label", "submission_record", "receipt", "candidate_values", "candidate_external_id", "list_raters", "open_adjudications",
 ]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
@@ -185,11 +185,16 @@ def candidate_external_id(value) -> str:
     return _line(value, "candidate id", 64)
 
 
+def candidate_values(external_id, first_name, last_name, email=None, organisation=None) -> dict:
+    """A new candidate's columns, checked: an id, names and e-mail of one line each, within their lengths."""
+    return {"external_id": candidate_external_id(external_id), "first_name": _line(first_name, "first name", 200),
+            "last_name": _line(last_name, "last name", 200), "email": _line(email, "e-mail", 254, required=False),
+            "organisation": _line(organisation, "organisation", 200, required=False)}
+
+
 def _add_candidate(tx, external_id, first_name, last_name, email=None, organisation=None) -> int:
-    external_id = candidate_external_id(external_id)
-    values = {"external_id": external_id, "first_name": _line(first_name, "first name", 200),
-              "last_name": _line(last_name, "last name", 200), "email": _line(email, "e-mail", 254, required=False),
-              "organisation": _line(organisation, "organisation", 200, required=False)}
+    values = candidate_values(external_id, first_name, last_name, email, organisation)
+    external_id = values["external_id"]
     if tx.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).first():
         raise WorkflowError(f"candidate {external_id} is already registered")
     return tx.insert(candidates, values)["id"]
@@ -297,8 +302,14 @@ def _raters_needed(prog: Program) -> int:
     return max(2, prog.raters_per_submission)
 
 
-def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
-             document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
+def receipt(store: Store, program_id: str, received_on, manager_signoff: bool, document: str | None,
+            is_benchmark: bool = False) -> dict:
+    """The checks on a work product received, before any candidate is looked up, and the submission's values.
+
+    Refused (:class:`WorkflowError`) for a program without a work product, a date in the future, a missing
+    required sign-off or a document outside the workspace's documents folder; a :class:`SignoffWarning` where
+    sign-off is only encouraged. Returns the new submission's columns but its candidate and attempt.
+    """
     prog = program(store, program_id)
     if prog.work_product is None:
         raise WorkflowError(f"program {program_id} has no work product to evaluate")
@@ -313,21 +324,25 @@ def _receive(store: Store, tx, candidate: str, program_id: str, received_on, man
             warnings.warn(f"{program_id}: received without manager sign-off (encouraged, not required)",
                           SignoffWarning, stacklevel=3)
     _check_document(store, document)
-    version = rubric_version_of(store, program_id)
+    return {"program_id": program_id, "rubric_version": rubric_version_of(store, program_id), "previous_id": None,
+            "received_on": received_on, "due_on": prog.notification_due(received_on),
+            "manager_signoff": bool(manager_signoff), "document": document, "is_benchmark": is_benchmark,
+            "state": "received"}
+
+
+def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
+             document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
+    values = receipt(store, program_id, received_on, manager_signoff, document, is_benchmark)
     cid = _candidate_id(tx.conn, candidate)
     if previous_id is not None:
-        _check_resubmission(tx, previous_id, cid, candidate, program_id, received_on)
+        _check_resubmission(tx, previous_id, cid, candidate, program_id, values["received_on"])
     attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
         submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
     if previous_id is None and attempts:
         raise WorkflowError(f"candidate {candidate} already has a {program_id} submission; "
                             "a corrected work product is a resubmission")
-    return tx.insert(submissions, {
-        "candidate_id": cid, "program_id": program_id, "rubric_version": version, "attempt": attempts + 1,
-        "previous_id": previous_id, "received_on": received_on, "due_on": prog.notification_due(received_on),
-        "manager_signoff": bool(manager_signoff), "document": document, "is_benchmark": is_benchmark,
-        "state": "received", "created_at": utcnow(),
-    }, action="receive")["id"]
+    return tx.insert(submissions, {**values, "candidate_id": cid, "attempt": attempts + 1,
+                                   "previous_id": previous_id, "created_at": utcnow()}, action="receive")["id"]
 
 
 def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str, program_id: str,

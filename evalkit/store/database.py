@@ -217,6 +217,30 @@ class Transaction:
         self._log(action or "insert", table, key, None, row)
         return row
 
+    def insert_many(self, table: sa.Table, rows: list[dict], action: str | None = None) -> list[dict]:
+        """Insert many rows with one statement (and their audit records with another); returns the rows as stored,
+        with their generated ids, in order. For imports: the write lock is held for milliseconds per thousand
+        rows instead of a round of statements per row."""
+        if not rows:
+            return []
+        for values in rows:
+            _check_values(table, values)
+        keys = list(table.primary_key.columns)
+        generated = "id" in table.c and table.c.id.primary_key and "id" not in rows[0]
+        if generated:
+            ids = self.conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                                    rows).scalars().all()
+            rows = [{**values, "id": new_id} for values, new_id in zip(rows, ids)]
+        else:
+            self.conn.execute(table.insert(), rows)
+            rows = [dict(values) for values in rows]
+        now = utcnow()
+        self.conn.execute(_AUDIT_INSERT, [{
+            "at": now, "actor": self.actor, "action": action or "insert", "entity": table.name,
+            "entity_id": json.dumps({k.name: _jsonable(row[k.name]) for k in keys}, sort_keys=True),
+            "before": None, "after": _dump(row)} for row in rows])
+        return rows
+
     def insert_if_absent(self, table: sa.Table, values: dict, action: str | None = None) -> dict | None:
         """Insert a row unless one with its primary key exists (then do nothing); returns the row if inserted.
 
