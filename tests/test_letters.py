@@ -303,6 +303,8 @@ def test_a_failing_letter_is_reported_and_the_others_go_on(demo_copy, capsys):
                                                     resolved_scores.c.criterion_id.in_(["PM1", "OM1"])))
     assert cli.main(["letters", "-w", str(demo_copy), "--jobs", "2"]) == 1
     err = capsys.readouterr().err
+    # what the batch is doing is said before the workers' 10-20 s start-up, not after the first letter
+    assert err.startswith(f"letters: {len(waiting)} letter(s) to issue; starting 2 worker(s), each with a kernel")
     assert f"submission {broken}: failed: WorkflowError: submission {broken}: the decision has no resolved " \
            "level for PM1, OM1" in err
     rows = {r["submission"]: r for r in json.loads((demo_copy / "letters" / "manifest.json").read_text())["letters"]}

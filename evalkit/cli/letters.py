@@ -32,6 +32,9 @@ def cmd_letters(args) -> None:
 
     bar = None
 
+    def stage(message: str) -> None:
+        print(f"letters: {message}", file=sys.stderr, flush=True)
+
     def progress(done: int, total: int, row: dict) -> None:
         nonlocal bar
         if bar is None:
@@ -43,7 +46,7 @@ def cmd_letters(args) -> None:
     try:
         result = run_batch(args.workspace or default_workspace(), program=args.program, only=args.only,
                            jobs=args.jobs, out=args.out, pdf=args.pdf, dry_run=args.dry_run, force=args.force,
-                           issue_date=args.issue_date, progress=progress, actor=actor())
+                           issue_date=args.issue_date, progress=progress, actor=actor(), stage=stage)
     finally:
         if bar is not None:
             bar.close()

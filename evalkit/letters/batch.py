@@ -338,7 +338,7 @@ def default_out(store: Store) -> Path:
 def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | None = None, jobs: int | None = None,
               out=None, pdf: bool = False, dry_run: bool = False, force: bool = False, issue_date=None,
               progress: Callable[[int, int, dict], None] | None = None, template=None,
-              actor: str = "admin") -> BatchResult:
+              actor: str = "admin", stage: Callable[[str], None] | None = None) -> BatchResult:
     """Produce the result letters of decided submissions and record the notifications.
 
     Parameters
@@ -364,6 +364,9 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
         The date the letters bear and the notifications are recorded with (default today).
     progress : callable, optional
         Called as ``progress(done, total, row)`` after each letter.
+    stage : callable, optional
+        Called with a sentence saying what the batch is doing before the first letter is done (starting the
+        workers and their kernels takes most of the first 10-20 s), so that no one waits in silence.
     template : str or Path, optional
         Another papermill template (default :data:`TEMPLATE`); it must call ``show_letter``.
 
@@ -392,7 +395,7 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
             manifest = _Manifest(out, store)
             manifest.update(not_done)
             rows, stats = _run_jobs(store, planned, str(workspace), out, pdf, jobs, template, progress, manifest,
-                                    actor)
+                                    actor, stage or (lambda message: None))
             manifest.write()
         return BatchResult(sorted(not_done + rows, key=lambda r: r["submission"]), out,
                            time.perf_counter() - started, stats)
@@ -406,11 +409,13 @@ def _planned_row(job: LetterJob) -> dict:
             "late": job.issue_date > job.due_on, "status": "planned", "files": []}
 
 
-def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, manifest, actor):
+def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, manifest, actor, stage):
     total = len(planned)
     if not total:
         return [], []
     n_workers = min(jobs or min(os.cpu_count() or 1, 4), total)
+    stage(f"{total} letter(s) to issue; starting {n_workers} worker(s), each with a kernel of its own "
+          "(the first letter takes 10-20 s, the next ones a fraction of a second)")
     rows: list[dict] = []
     kernels: dict[int, dict] = {}
     context = multiprocessing.get_context("spawn")

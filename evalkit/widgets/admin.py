@@ -14,6 +14,7 @@ import ipywidgets as w
 from ..evaluation import workflow
 from ..letters import batch as letters
 from ..letters.content import letter_content, render_letter_html
+from ..store import StoreError
 from .common import STYLE, WorkspaceError, close_tree, message, open_workspace, resolve_workspace
 
 __all__ = ["AdminApp", "admin_app", "pipeline_table", "due_table"]
@@ -95,7 +96,8 @@ class AdminApp(w.VBox):
         self.program = w.Dropdown(options=[("all programs", None)] + [(p, p) for p in programs], value=None,
                                   description="Program", style={"description_width": "70px"})
         self.pdf = w.Checkbox(value=True, description="also PDF", indent=False, layout=w.Layout(width="110px"))
-        self.run_button = w.Button(description="Issue letters", button_style="primary", icon="envelope")
+        self.run_button = w.Button(description="Issue letters", button_style="primary", icon="envelope",
+                                   layout=w.Layout(width="auto", min_width="190px"))  # never "No letters to is..."
         self.run_button.add_class("ek-run")
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="320px", visibility="hidden"))
         self.progress_text = w.HTML()
@@ -149,21 +151,31 @@ class AdminApp(w.VBox):
         self.progress.layout.visibility = "visible"
         self.progress.value, self.progress.max = 0, max(1, len(self.waiting))
         self.progress.bar_style = ""
-        self.result.value = message("Starting the letter workers...")
-        started = time.monotonic()
+        self.result.value = ""
+        first_done = None
+
+        def stage(text: str) -> None:
+            self.progress_text.value = text
 
         def progress(done: int, total: int, row: dict) -> None:
+            nonlocal first_done
             self.progress.max, self.progress.value = total, done
-            elapsed = time.monotonic() - started
-            left = elapsed / done * (total - done)
+            # The first letter carries the workers' start-up; the rate is measured from it on.
+            if first_done is None:
+                first_done = time.monotonic()
+                self.progress_text.value = f"{done} / {total} letters"
+                return
+            left = (time.monotonic() - first_done) / (done - 1) * (total - done)
             self.progress_text.value = f"{done} / {total} letters, about {left:.0f} s left"
 
+        stage("Opening the workspace and choosing the decided submissions...")
         try:
             batch = letters.run_batch(self.workspace, program=self.program.value, pdf=self.pdf.value,
-                                      jobs=self.jobs, progress=progress)
-        except (workflow.WorkflowError, ValueError, OSError) as exc:
+                                      jobs=self.jobs, progress=progress, stage=stage)
+        except (workflow.WorkflowError, StoreError, ValueError, OSError) as exc:
             self.result.value = message(f"The batch did not run: {exc}", "error")
             self.progress.bar_style = "danger"
+            self.progress_text.value = ""
         else:
             self._show(batch)
         finally:
