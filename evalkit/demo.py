@@ -226,6 +226,26 @@ def _spread(rubric, rng, high: bool):
     return levels, _feedback(rubric, levels, rng)
 
 
+def _plain_text(markdown: str) -> str:
+    """The work product as a candidate would type it in a .txt file: no Markdown marks, tables as aligned columns."""
+    lines, table = [], []
+
+    def flush():
+        if table:
+            widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+            lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+            table.clear()
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            if not set(line) <= set("|-: "):  # the |---| rule under a header
+                table.append([cell.strip() for cell in line.strip("|").split("|")])
+            continue
+        flush()
+        lines.append(line.lstrip("#").strip().replace("**", "") if line.startswith("#") else line.replace("**", ""))
+    flush()
+    return "\n".join(lines) + "\n"
+
+
 def _write_document(folder: Path, stem: str, fmt: str, markdown: str) -> str:
     path = folder / f"{stem}.{fmt}"
     if fmt == "docx":
@@ -238,6 +258,6 @@ def _write_document(folder: Path, stem: str, fmt: str, markdown: str) -> str:
                 document.add_paragraph(line)
         document.save(path)
     else:
-        path.write_text(markdown if fmt == "md" else markdown.replace("#", "").replace("**", ""), encoding="utf-8")
+        path.write_text(markdown if fmt == "md" else _plain_text(markdown), encoding="utf-8")
     path.chmod(0o600)
     return str(path.relative_to(folder.parent))

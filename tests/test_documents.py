@@ -177,6 +177,8 @@ def test_every_demo_document_renders(demo_workspace):
             path = document_path(store.workspace, sub["document"])
             out = render_document(path)
             assert "ek-doc-error" not in out, out
+            if path.suffix == ".txt":  # plain text as a candidate types it: no raw Markdown tables or marks
+                assert "|" not in path.read_text() and "**" not in path.read_text()
             assert "Improvement Plan" in out or "Performance Optimization Plan" in out
             seen.add(path.suffix)
     finally:

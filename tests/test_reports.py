@@ -499,3 +499,18 @@ def test_demo_html(demo_report):
     for section in SECTIONS:
         assert f'<section id="{section}">' in html
     assert demo_report.data.rubric.version in html
+
+
+def test_the_agreement_notebook_finds_the_workspace_as_the_other_notebooks_do(demo_workspace, tmp_path, monkeypatch):
+    # Run from notebooks/ without $EVALKIT_WORKSPACE it failed with a traceback; it now finds ../workspace.
+    import nbformat
+    from nbclient import NotebookClient
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(demo_workspace, tmp_path / "workspace")
+    (tmp_path / "notebooks").mkdir()
+    notebook = nbformat.read(root / "notebooks" / "rater_agreement.ipynb", 4)
+    notebook.cells = notebook.cells[:3]  # the parameters and the cell that opens the workspace
+    monkeypatch.delenv("EVALKIT_WORKSPACE", raising=False)
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path / "notebooks")}}).execute()
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert "CCOM (" in printed and "Intervals:" in printed

@@ -78,20 +78,21 @@ def _heading(assesses: str) -> str:
 
 
 def _level_label(criterion, level: float) -> str:
-    """The label of a resolved level; a level between two (the mean of two raters) names both.
+    """The label of a resolved level, as a candidate reads it; a level between two (the mean of two evaluators one
+    level apart) says so in words rather than "between" two labels.
 
     Examples
     --------
     >>> from types import SimpleNamespace as L
     >>> c = L(levels=[L(score=1, label="Not evident"), L(score=2, label="Developing"), L(score=3, label="Meets")])
     >>> _level_label(c, 2), _level_label(c, 1.5)
-    ('Developing', 'between Not evident and Developing')
+    ('Developing', "the average of the evaluators' ratings, Not evident and Developing")
     """
     below = [lv for lv in criterion.levels if lv.score <= level + 1e-9]
     above = [lv for lv in criterion.levels if lv.score >= level - 1e-9]
     low = below[-1] if below else criterion.levels[0]
     high = above[0] if above else criterion.levels[-1]
-    return low.label if low is high else f"between {low.label} and {high.label}"
+    return low.label if low is high else f"the average of the evaluators' ratings, {low.label} and {high.label}"
 
 
 def letter_content(store: Store, submission_id: int, issue_date) -> dict:

@@ -1,12 +1,13 @@
 """The store: the schema, the connection (a workspace's SQLite file, or PostgreSQL by URL), transactions with
 the audit log, and the migrations that bring an older database up to the code's schema."""
 from .database import DB_FILENAME, Store, StoreConflict, StoreError, Transaction, open_store, utcnow, workspace_url
+from .engine import find_workspace
 from .migrate import HEAD_REVISION, SCHEMA_VERSION
 from .schema import (assignments, audit, candidates, cc_actions, cc_agents, cc_calls, cc_notes, conflicts,
                      criterion_scores, decisions, meta, metadata, notifications, programs, raters, resolved_scores,
                      rubric_versions, submissions)
 
-__all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction", "open_store",
-           "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions", "candidates", "raters",
+__all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction",
+           "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions", "candidates", "raters",
            "conflicts", "submissions", "assignments", "criterion_scores", "decisions", "resolved_scores",
            "notifications", "audit", "cc_agents", "cc_calls", "cc_actions", "cc_notes"]

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "workspace_url", "resolve_target", "make_engine", "safe_url", "target_of"]
+__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "find_workspace", "workspace_url", "resolve_target", "make_engine", "safe_url", "target_of"]
 
 DB_FILENAME = "evalkit.db"
 
@@ -46,6 +46,23 @@ def _private_file(path: Path) -> None:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def find_workspace(workspace=None, start: Path | None = None) -> str:
+    """The workspace a notebook or view opens: the argument, else ``$EVALKIT_WORKSPACE``, else a ``workspace/``
+    folder in the current folder or its parent (the repository root when a notebook runs in ``notebooks/``).
+
+    Raises :class:`StoreError` saying what to do when none is found.
+    """
+    chosen = workspace or os.environ.get("EVALKIT_WORKSPACE")
+    if chosen:
+        return str(chosen)
+    start = Path(start or Path.cwd())
+    for folder in (start, start.parent):
+        if (folder / "workspace" / DB_FILENAME).exists():
+            return str(folder / "workspace")
+    raise StoreError(f"no workspace found: set EVALKIT_WORKSPACE, or create one with "
+                     f"`evalkit init workspace --demo` in {start.parent}")
 
 
 def resolve_target(target, create: bool = False) -> tuple[str, Path | None]:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from ..evaluation import workflow
 from ..evaluation.scoring import ScoringError
 from ..instruments.rubric import Criterion
-from ..store import Store, StoreError, open_store
+from ..store import Store, StoreError, find_workspace, open_store
 
 __all__ = ["WorkspaceError", "resolve_workspace", "open_workspace", "current_username", "css_name", "STYLE",
            "message", "local_time", "close_tree", "Debouncer", "RaterPicker", "QueueView", "CriterionRow",
@@ -39,20 +39,12 @@ class WorkspaceError(RuntimeError):
 
 
 def resolve_workspace(workspace=None, start: Path | None = None) -> str:
-    """The workspace to open: the argument, else ``$EVALKIT_WORKSPACE``, else a ``workspace/`` folder in the
-    current folder or its parent (the repository root when the notebook runs in ``notebooks/``).
-
-    Raises :class:`WorkspaceError` when none is found.
-    """
-    chosen = workspace or os.environ.get("EVALKIT_WORKSPACE")
-    if chosen:
-        return str(chosen)
-    start = Path(start or Path.cwd())
-    for folder in (start, start.parent):
-        if (folder / "workspace" / "evalkit.db").exists():
-            return str(folder / "workspace")
-    raise WorkspaceError(f"no workspace found: set EVALKIT_WORKSPACE, or create one with "
-                         f"`evalkit init workspace --demo` in {start.parent}")
+    """The workspace to open (:func:`evalkit.store.find_workspace`); raises :class:`WorkspaceError` when none is
+    found."""
+    try:
+        return find_workspace(workspace, start)
+    except StoreError as exc:
+        raise WorkspaceError(str(exc)) from None
 
 
 def open_workspace(workspace=None) -> Store:
