@@ -153,3 +153,19 @@ def test_opening_and_reading_never_wait_for_a_writer(workspace):
         writer.execute("ROLLBACK")
         writer.close()
     assert run.returncode == 0, run.stderr[-400:]
+
+
+def test_a_workspace_folder_is_private_even_when_it_existed(tmp_path):
+    from evalkit.demo import init_workspace
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # `init` on it left a world-writable workspace
+    init_workspace(shared).dispose()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o700
+    crowded = tmp_path / "crowded"
+    crowded.mkdir()
+    (crowded / "someone-elses.txt").write_text("x")
+    os.chmod(crowded, 0o777)
+    with pytest.raises(StoreError, match=r"crowded can be read or written by other users \(mode 777\)"):
+        init_workspace(crowded)
+    assert stat.S_IMODE(crowded.stat().st_mode) == 0o777 and not (crowded / "evalkit.db").exists()

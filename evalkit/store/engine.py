@@ -84,7 +84,23 @@ def resolve_target(target, create: bool = False) -> tuple[str, Path | None]:
             _private_dir(workspace)
         except OSError as exc:
             raise StoreError(f"cannot create the workspace folder {workspace}: {exc.strerror}") from None
+        if not (workspace / DB_FILENAME).exists():
+            _private_workspace(workspace)
     return workspace_url(workspace), workspace.resolve()
+
+
+def _private_workspace(folder: Path) -> None:
+    """A new workspace's folder must be private: an existing empty folder of ours that others may read or write is
+    made owner-only; one with other content, or someone else's, is refused (its permissions are not ours to
+    change, and the evaluations must not sit where others can read or replace them)."""
+    info = folder.stat()
+    if not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    if info.st_uid == os.getuid() and not any(folder.iterdir()):
+        os.chmod(folder, stat.S_IRWXU)
+        return
+    raise StoreError(f"{folder} can be read or written by other users (mode {stat.S_IMODE(info.st_mode):o}); a "
+                     f"workspace holds confidential evaluations: use a new folder, or `chmod 700 {folder}` first")
 
 
 def safe_url(url: str) -> str:
