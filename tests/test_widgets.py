@@ -129,8 +129,15 @@ def test_where_the_workspace_allows_it_the_rater_is_chosen_from_a_list(store):
     assert store.get_setting("allow_rater_choice") is True  # the demo's setting
     app = ScoringApp(store, "j.doe", autosave_seconds=SLOW)
     assert app.queue is None
-    assert app.picker.chooser.value is None
+    # the list shows its prompt (a None value left the box blank) and the page says what to do
+    assert app.picker.chooser.value == "" and app.picker.chooser.label == "Choose who you are…"
+    assert "Choose who you are in the “Scoring as” list" in app.queue_box.children[0].value
     assert ("Sam Brooks (sme.brooks)", "sme.brooks") in app.picker.chooser.options
+    # adjudicators are kept free of rater assignments: they have nothing to score, so they are not offered
+    offered = {value for _, value in app.picker.chooser.options}
+    assert "adj.grant" not in offered and "adj.hughes" not in offered
+    adjudicating = AdjudicationApp(store, "j.doe", autosave_seconds=SLOW)
+    assert {value for _, value in adjudicating.picker.chooser.options} == {"", "adj.grant", "adj.hughes"}
     app.picker.chooser.value = "sme.brooks"
     assert app.username == "sme.brooks"
     expected = [q["submission"] for q in workflow.queue(store, "sme.brooks") if q["role"] == "rater"]
@@ -508,7 +515,7 @@ def test_only_adjudicators_use_the_adjudication_view(store):
     app = AdjudicationApp(store, "sme.brooks", allow_choice=False)
     assert app.queue is None and "not registered as an adjudicator" in app.picker.widget.value
     chooser = AdjudicationApp(store, "sme.brooks").picker.chooser
-    assert {v for _, v in chooser.options} == {None, "adj.grant", "adj.hughes"}
+    assert {v for _, v in chooser.options} == {"", "adj.grant", "adj.hughes"}
 
 
 # --- serving ----------------------------------------------------------------------------------------------------

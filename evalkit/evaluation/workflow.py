@@ -831,11 +831,22 @@ def queue(store: Store, username: str, today: dt.date | None = None) -> list[dic
     return out
 
 
-def list_raters(store: Store) -> list[dict]:
-    """The active raters (username, name, email, is_adjudicator, is_lead), by username."""
+def list_raters(store: Store, role: str | None = None) -> list[dict]:
+    """The active raters (username, name, email, is_adjudicator, is_lead), by username.
+
+    ``role="rater"``: those who score (not adjudicators, who are kept free, unless they hold a rater assignment);
+    ``role="adjudicator"``: the adjudicators; None: everyone.
+    """
+    query = sa.select(raters).where(raters.c.active.is_(True)).order_by(raters.c.username)
+    if role == "adjudicator":
+        query = query.where(raters.c.is_adjudicator.is_(True))
+    elif role == "rater":
+        scoring = sa.select(assignments.c.rater_id).where(assignments.c.role == "rater")
+        query = query.where(sa.or_(raters.c.is_adjudicator.is_(False), raters.c.id.in_(scoring)))
+    elif role is not None:
+        raise WorkflowError(f"role {show(role)}: expected 'rater', 'adjudicator' or None")
     with store.read() as conn:
-        rows = conn.execute(sa.select(raters).where(raters.c.active.is_(True)).order_by(raters.c.username)).mappings()
-        return [dict(r) for r in rows]
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def open_adjudications(store: Store, username: str, today: dt.date | None = None) -> list[dict]:

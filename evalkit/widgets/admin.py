@@ -93,7 +93,8 @@ class AdminApp(w.VBox):
         self.preview = w.HTML()
         self.preview.add_class("ek-preview")
         programs = sorted(workflow.pipeline_counts(self.store))
-        self.program = w.Dropdown(options=[("all programs", None)] + [(p, p) for p in programs], value=None,
+        # "" not None for "all": ipywidgets shows a None value as an empty box
+        self.program = w.Dropdown(options=[("all programs", "")] + [(p, p) for p in programs], value="",
                                   description="Program", style={"description_width": "70px"})
         self.pdf = w.Checkbox(value=True, description="also PDF", indent=False, layout=w.Layout(width="110px"))
         self.run_button = w.Button(description="Issue letters", button_style="primary", icon="envelope",
@@ -170,7 +171,7 @@ class AdminApp(w.VBox):
 
         stage("Opening the workspace and choosing the decided submissions...")
         try:
-            batch = letters.run_batch(self.workspace, program=self.program.value, pdf=self.pdf.value,
+            batch = letters.run_batch(self.workspace, program=self.program.value or None, pdf=self.pdf.value,
                                       jobs=self.jobs, progress=progress, stage=stage)
         except (workflow.WorkflowError, StoreError, ValueError, OSError) as exc:
             self.result.value = message(f"The batch did not run: {exc}", "error")

@@ -256,15 +256,16 @@ class RaterPicker:
     def __init__(self, store: Store, username: str | None, on_change: Callable[[str | None], None],
                  adjudicators_only: bool = False, allow_choice: bool | None = None, label: str = "Scoring as"):
         self.on_change = on_change
-        raters = [r for r in workflow.list_raters(store) if r["is_adjudicator"] or not adjudicators_only]
-        self.raters = {r["username"]: r for r in raters}
+        self.raters = {r["username"]: r for r in workflow.list_raters(store, "adjudicator" if adjudicators_only
+                                                                       else "rater")}
         self.allow_choice = bool(store.get_setting("allow_rater_choice", False) if allow_choice is None
                                  else allow_choice)
         self.username = username if username in self.raters else None
         self.problem = None
         if self.allow_choice:
-            options = [("Choose who you are…", None)] + [(f"{r['name']} ({u})", u) for u, r in self.raters.items()]
-            self.chooser = w.Dropdown(options=options, value=self.username, description=label,
+            # "" rather than None for "nobody yet": ipywidgets shows a None value as an empty box
+            options = [("Choose who you are…", "")] + [(f"{r['name']} ({u})", u) for u, r in self.raters.items()]
+            self.chooser = w.Dropdown(options=options, value=self.username or "", description=label,
                                       style={"description_width": "initial"}, layout=w.Layout(width="380px"))
             self.chooser.add_class("ek-identity")
             self.chooser.observe(self._chosen, names="value")
@@ -282,7 +283,7 @@ class RaterPicker:
                                      f'({html.escape(self.username)})</div>')
 
     def _chosen(self, change) -> None:
-        self.username = change["new"]
+        self.username = change["new"] or None
         self.on_change(self.username)
 
 

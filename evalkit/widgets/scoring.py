@@ -333,8 +333,7 @@ class Workbench:
         header.add_class("ek-header")
         self.widget = w.VBox([w.HTML(STYLE), header, self.message, self.queue_box, self.form_box])
         self.widget.add_class("ek-app")
-        if self.picker.username:
-            self._rater_chosen(self.picker.username)
+        self._rater_chosen(self.picker.username)  # with nobody chosen yet, the page says what to do
 
     @property
     def username(self) -> str | None:
@@ -357,8 +356,9 @@ class Workbench:
             close_tree(old)
         self.queue = None
         if not username:
-            self.queue_box.children = [
-                w.HTML(message(f"Choose who you are ({self.acting_as.lower()}, top right) to see your queue."))]
+            hint = (f"Choose who you are in the “{self.acting_as}” list at the top right to see your queue."
+                    if self.picker.allow_choice else "")  # otherwise the header already says why there is none
+            self.queue_box.children = [w.HTML(message(hint))] if hint else []
             return
         # Each section folds away while a submission is open, so the document and the rubric get the screen.
         self.sections = [w.Accordion(children=[widget], titles=(title,), selected_index=0)
