@@ -98,12 +98,13 @@ STYLE = """
 .ek-queue-row, .ek-queue-head { display: grid !important; grid-template-columns: 84px 1fr; align-items: center;
   gap: 8px; border-bottom: 1px solid #e4e7eb; padding: 2px 0; margin: 0 !important; }
 .ek-queue-head { font-weight: 600; color: #52606d; font-size: 12px; border-bottom: 2px solid #cbd2d9; }
-.ek-cells { display: grid; grid-template-columns: 90px 80px 64px 150px 100px 100px 230px 1fr; gap: 6px;
-  font-size: 13px; align-items: center; }
+.ek-cells { display: grid; gap: 6px; font-size: 13px; align-items: center;
+  grid-template-columns: minmax(84px, .8fr) minmax(64px, .8fr) minmax(60px, .5fr) minmax(110px, 1.5fr)
+    minmax(84px, 1fr) minmax(84px, 1fr) minmax(130px, 2fr) minmax(84px, 1.1fr); }
+.ek-cells > div { min-width: 0; overflow-wrap: break-word; }
 .ek-queue-row.ek-overdue { background: #fdecec; }
 .ek-queue-row.ek-current { background: #e3eefa; box-shadow: inset 4px 0 0 #1d4e89; }
-.ek-badge { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 12px; font-weight: 600;
-  white-space: nowrap; }
+.ek-badge { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 12px; font-weight: 600; }
 .ek-badge-overdue { background: #b42318; color: white; }
 .ek-badge-soon { background: #fff1c2; color: #7a5200; }
 .ek-badge-ok { background: #e9f7ef; color: #1e7b45; }
@@ -145,7 +146,8 @@ STYLE = """
 .ek-levels .widget-toggle-buttons, .ek-levels { width: 100%; }
 .ek-levels .btn-group, .ek-levels > div:last-child { display: grid !important; gap: 4px; width: 100%;
   grid-template-columns: repeat(var(--ek-n, 4), 1fr); }
-.ek-levels button.widget-toggle-button { width: auto !important; margin: 0 !important; }
+.ek-levels button.widget-toggle-button { width: auto !important; margin: 0 !important; white-space: normal;
+  height: auto; min-height: 28px; line-height: 1.25; padding: 4px 6px; text-overflow: clip; overflow: visible; }
 .ek-levels button.mod-active { background: #1d4e89 !important; color: white !important; }
 .ek-descriptors { display: grid; gap: 4px; grid-template-columns: repeat(var(--ek-n, 4), 1fr); margin-top: 3px; }
 .ek-descriptor { font-size: 11.5px; line-height: 1.35; color: #3e4c59; border: 1px solid #e4e7eb; border-radius: 3px;

@@ -173,3 +173,40 @@ def test_closing_a_voila_tab_stops_its_kernel(voila, chromium):
     context.close()
     assert voila.kernels() == before, "the closed tab's kernel is still running"
     assert "_xsrf' argument missing" not in voila.log.read_text()
+
+
+_CLIPPED = """(selector) => [...document.querySelectorAll(selector)]
+    .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.innerText.trim())"""
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1440])
+def test_the_scoring_page_is_readable_at_common_widths(chromium, voila, ws_store, width):
+    # The queue's State column was cut to "Sta" and level labels to "3 · Meets the st..." at common widths.
+    sid, rater = _not_started_pair(ws_store)
+    name = next(r["name"] for r in workflow.list_raters(ws_store) if r["username"] == rater)
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.route("https://**", lambda route: route.abort())
+    try:
+        page.goto(voila.page_url("score_submissions.ipynb"))
+        page.wait_for_selector(".ek-app", timeout=60_000)
+        shown = page.locator(".ek-identity select").evaluate("s => s.options[s.selectedIndex].text")
+        assert shown.replace("\xa0", " ") == "Choose who you are…"  # the prompt, not an empty box
+        assert "Choose who you are in the" in page.locator(".ek-app").inner_text().replace("\xa0", " ")
+        page.locator(".ek-identity select").select_option(label=f"{name} ({rater})")
+        page.wait_for_selector(".ek-queue-head")
+        page.screenshot(path=str(_artifact(f"queue_{width}.png")), full_page=False)
+        assert page.evaluate(_CLIPPED, ".ek-queue-head *, .ek-queue-row *") == []
+        page.locator(f"button.ek-open-{sid}").click()
+        page.wait_for_selector(f".ek-form-{sid}")
+        page.screenshot(path=str(_artifact(f"form_{width}.png")), full_page=False)
+        assert page.evaluate(_CLIPPED, ".ek-levels button") == []
+    finally:
+        context.close()
+
+
+def _artifact(name: str) -> Path:
+    folder = _ROOT / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder / name
