@@ -689,15 +689,21 @@ def test_scorecard_form_scores_a_call(store, tmp_path):
     form = CallScorecardForm(store, today=D(2025, 11, 24), scorecard_folder=tmp_path)
     form.agent.value = aid
     assert form.certifier.value == "Kit Evans" and form.export_button.disabled
-    assert form.save() is None and "OPEN1: no level chosen" in form.message.value
+    # everything still missing is listed at once, in the certifier's words
+    assert form.save() is None and "OPEN1: choose a level" in form.message.value
+    assert "What went well: at least a sentence" in form.message.value
+    assert "Positive remark: at least one, for the agent" in form.message.value
+    assert "expected text" not in form.message.value
+    assert form.rows["OPEN1"].feedback.placeholder == "Feedback to the agent on this item"
     for row in form.rows.values():
         row.levels.value = 4
     form.rows["RES1"].levels.value = 1
     assert "84.4" in form.summary.value and "FAIL" in form.summary.value
     form.went_well.value = "Clear verification."
-    assert form.save() is None and "RES1: level 1 is below the standard; feedback is required" in form.message.value
+    assert form.save() is None and "RES1: level 1 is below the standard: say why for the agent" in form.message.value
     form.rows["RES1"].feedback.value = "Follow every step of the process."
-    assert form.save() is None and "a positive remark (at least one is required)" in form.message.value
+    assert form.save() is None and "Positive remark: at least one, for the agent" in form.message.value
+    assert "What went well" not in form.message.value
     assert cc.calls(store, aid) == []
     form.positive.value = "Warm tone throughout."
     form.hours.value = 0.5
@@ -714,6 +720,9 @@ def test_scorecard_form_scores_a_call(store, tmp_path):
     form.agent.value = None
     form.agent.value = aid
     assert not form.export_button.disabled
+    # the fifth call was the last: the form does not offer a sixth
+    assert form.save_button.disabled and all(r.levels.disabled for r in form.rows.values())
+    assert "All five calls are scored" in form.summary.value
     path = form.export()
     assert path == tmp_path / "Smith_Jane_80%.xlsx" and 'download="Smith_Jane_80%.xlsx"' in form.export_message.value
 
@@ -754,3 +763,18 @@ def test_eod_markdown_cannot_carry_markup_from_names_and_notes(store):
     for bad in (r"(?<!\\)<script", r"(?<!\\)\]\(javascript:", r"(?<!\\)!(?<!\\)\[x", r"^- # Heading", r"^- 1\. listed"):
         assert not re.search(bad, md, re.M), bad  # markup that is not backslash-escaped
     assert "\\<script\\>alert(1)\\</script\\>" in md and "\\!\\[x\\](http://tracker.example/p.png)" in md
+
+
+def test_a_call_saved_in_the_form_shows_at_once_in_the_coordinator_table_on_the_same_page(store, tmp_path):
+    from evalkit.widgets.callcert import CallScorecardForm, CoordinatorDashboard
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24", certifier="Kit Evans")
+    board = CoordinatorDashboard(store, today=D(2025, 11, 24), reports_folder=tmp_path)
+    before = board.table.value
+    assert "Smith" in before
+    form = CallScorecardForm(store, today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    form.agent.value = aid
+    for row in form.rows.values():
+        row.levels.value = 4
+    form.went_well.value, form.positive.value = "Clear verification.", "Warm tone."
+    assert form.save() is not None
+    assert board.table.value != before  # no Refresh click needed

@@ -233,6 +233,7 @@ def test_score_a_submission_end_to_end(store):
     assert final["comment"] == "Solid plan; the people analysis needs data."
     assert form.read_only and form.save_button.disabled and form.final_button.disabled
     assert all(r.levels.disabled and r.feedback.disabled for r in form.rows.values())
+    assert not any("ek-gap" in r.widget._dom_classes for r in form.rows.values())  # no outline left once final
     assert next(r for r in app.queue.rows if r["submission"] == sid)["state"] == "final"
 
 

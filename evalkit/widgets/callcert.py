@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -124,7 +125,8 @@ class CallScorecardForm:
                                                        "(0 = not recorded)", layout=w.Layout(width="180px")),
                             "ek-cc-hours")
         self.progress = _field(w.HTML(), "ek-cc-progress")
-        self.rows = {c.id: CriterionRow(c, on_change=self._changed) for c in self.rubric.criteria}
+        self.rows = {c.id: CriterionRow(c, on_change=self._changed, audience="the agent")
+                     for c in self.rubric.criteria}
         self.summary = _field(w.HTML(), "ek-cc-summary")
         self.went_well = _field(w.Textarea(placeholder="What the agent did well on this call",
                                            layout=w.Layout(width="100%", height="60px")), "ek-cc-went-well")
@@ -205,7 +207,16 @@ class CallScorecardForm:
         if status.equipment_issue:
             head += f" · equipment issue: {html.escape(status.equipment_issue)}"
         self.progress.value = f'<div class="ek-subhead">{head}</div>{_calls_table(done)}'
-        self.export_button.disabled = cert.calls_scored < callcert.CALLS_REQUIRED
+        complete = cert.calls_scored >= callcert.CALLS_REQUIRED
+        self.export_button.disabled = not complete
+        # Five calls are all there is: the form does not offer a sixth.
+        self.save_button.disabled = complete
+        for row in self.rows.values():
+            row.levels.disabled = row.feedback.disabled = complete
+        self.went_well.disabled = self.positive.disabled = complete
+        if complete:
+            self.summary.value = message("All five calls are scored: export the scorecard.", "info")
+            return
         self._changed()
 
     def _changed(self) -> None:
@@ -230,9 +241,18 @@ class CallScorecardForm:
         gaps = scoring.missing_for_final(self.rubric, self.levels, self.feedback)
         for cid, row in self.rows.items():
             row.mark_gap(any(g.startswith(f"{cid}:") for g in gaps))
-        if gaps:
-            items = "".join(f"<li>{html.escape(g)}</li>" for g in gaps)
-            self.message.value = message("Not saved: the scorecard is incomplete:", "error", f"<ul>{items}</ul>")
+        # Everything missing at once, in the certifier's words (the store would refuse one thing at a time).
+        missing = [g.replace("no level chosen", "choose a level").replace(
+                   "is below the standard; feedback is required", "is below the standard: say why for the agent")
+                   for g in gaps]
+        for value, what in ((self.certifier.value, "Certifier: your name"),
+                            (self.went_well.value, "What went well: at least a sentence"),
+                            (self.positive.value, "Positive remark: at least one, for the agent")):
+            if not (value or "").strip():
+                missing.append(what)
+        if missing:
+            items = "".join(f"<li>{html.escape(g)}</li>" for g in missing)
+            self.message.value = message("Not saved yet. Still to do:", "error", f"<ul>{items}</ul>")
             return None
         try:
             result = callcert.score_call(
@@ -253,6 +273,7 @@ class CallScorecardForm:
         self.refresh_agents()
         self._show_progress()
         self.message.value = message(text, "ok" if result.passed else "warn")
+        _calls_saved.notify()
         return result
 
     def _clear(self) -> None:
@@ -371,6 +392,7 @@ class CoordinatorDashboard:
         self.widget.add_class("ek-app")
         self.widget.add_class("ek-cc-dashboard")
         self.refresh()
+        _calls_saved.add(self)  # a call saved in the Certifier's form on the same page shows here at once
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -519,6 +541,24 @@ class CoordinatorDashboard:
         self.report_message.value = message(f"Report written to {page.parent}. ", "ok", links)
         self.report_view.value = f'<iframe srcdoc="{html.escape(report.html, quote=True)}"></iframe>'
         return md, page
+
+
+class _Listeners:
+    """Views that show calls register here; a call saved in one view of the kernel refreshes the others (the
+    Certifier's form and the Coordinator's table sit on one page)."""
+
+    def __init__(self):
+        self._views = weakref.WeakSet()
+
+    def add(self, view) -> None:
+        self._views.add(view)
+
+    def notify(self) -> None:
+        for view in list(self._views):
+            view.refresh()
+
+
+_calls_saved = _Listeners()
 
 
 def _app(factory, workspace):

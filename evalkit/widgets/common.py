@@ -419,7 +419,8 @@ class CriterionRow:
     """
 
     def __init__(self, criterion: Criterion, level: int | None = None, feedback: str = "",
-                 on_change: Callable[[], None] | None = None, extra: w.Widget | None = None):
+                 on_change: Callable[[], None] | None = None, extra: w.Widget | None = None,
+                 audience: str = "the candidate"):
         self.criterion = c = criterion
         self.on_change = on_change or (lambda: None)
         head = (f'<div class="ek-criterion-head"><span class="ek-cid">{html.escape(c.id)}</span>'
@@ -431,7 +432,7 @@ class CriterionRow:
         self.levels.add_class("ek-levels")
         self.descriptors = w.HTML()
         self.feedback_label = w.HTML()
-        self.feedback = w.Textarea(value=feedback or "", placeholder="Feedback to the candidate on this criterion",
+        self.feedback = w.Textarea(value=feedback or "", placeholder=f"Feedback to {audience} on this item",
                                    layout=w.Layout(width="100%", height="64px"))
         self.feedback.add_class("ek-feedback")
         self.bank = w.VBox()

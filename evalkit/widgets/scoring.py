@@ -149,6 +149,7 @@ class RubricForm:
         self.widget.add_class(f"ek-form-{submission_id}")
 
         self.read_only = False
+        self._gaps_shown = False  # criteria outlined as gaps after a refused final
         closed = self._closed_reason(own)
         if closed:
             self._lock(closed)
@@ -236,12 +237,9 @@ class RubricForm:
         try:
             done = self._final_step()
         except SAVE_ERRORS as exc:
-            gaps = scoring.missing_for_final(self.rubric, self.levels(), self.feedback())
-            gap_ids = {g.split(":", 1)[0] for g in gaps}
-            for cid, row in self.rows.items():
-                row.mark_gap(cid in gap_ids)
-            self.message.value = gap_message(exc, gaps, self.refused)
+            self.message.value = gap_message(exc, self._mark_gaps(), self.refused)
             return False
+        self._mark_gaps(clear=True)
         self._lock(done, kind="ok")
         self.on_saved(self.submission_id, "final")
         return True
@@ -253,10 +251,21 @@ class RubricForm:
 
     # --- display ---
 
+    def _mark_gaps(self, clear: bool = False) -> list[str]:
+        """Outline the criteria that stop a final submission (none with ``clear``); returns the gaps."""
+        gaps = [] if clear else scoring.missing_for_final(self.rubric, self.levels(), self.feedback())
+        gap_ids = {g.split(":", 1)[0] for g in gaps}
+        for cid, row in self.rows.items():
+            row.mark_gap(cid in gap_ids)
+        self._gaps_shown = bool(gap_ids)
+        return gaps
+
     def _changed(self) -> None:
         if self.read_only:
             return
         self._edits += 1
+        if self._gaps_shown:  # a gap fixed loses its outline at once
+            self._mark_gaps()
         self._show_summary()
         self.status.value = '<span class="ek-unsaved">Unsaved changes: saving in a moment…</span>'
         self.autosave.trigger()

@@ -60,7 +60,7 @@ def test_a_certifier_scores_a_call_in_voila(page, callcert_voila, open_voila, ws
 
     # No positive remark yet: refused, nothing stored.
     page.locator("button.ek-cc-save").click()
-    page.locator(".ek-cc-message").filter(has_text="a positive remark (at least one is required)").wait_for()
+    page.locator(".ek-cc-message").filter(has_text="Positive remark: at least one, for the agent").wait_for()
     assert callcert.calls(ws_store, aid) == []
 
     page.locator(".ek-cc-positive textarea").fill("Calm, friendly tone from start to finish.")
