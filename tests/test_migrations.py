@@ -156,36 +156,32 @@ def test_head_revision_is_the_script_directorys_head_and_the_chain_is_linear():
     assert SCHEMA_VERSION == int(HEAD_REVISION)
 
 
-@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
-def test_the_migrations_make_exactly_the_schema_the_code_uses(kind, request, tmp_path):
-    url = database_at("head", _url(kind, request, tmp_path))
-    engine = _engine(url)
-    try:
-        with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
-            assert conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == \
-                str(migrate.SCHEMA_VERSION)
-    finally:
-        engine.dispose()
+@pytest.fixture(params=SQLITE_AND_POSTGRES)
+def migrated(request, tmp_path):
+    """An engine on an empty database of each kind, upgraded to head by the migrations."""
+    engine = _engine(database_at("head", _url(request.param, request, tmp_path)))
+    yield engine
+    engine.dispose()
 
 
-@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
-def test_the_audit_log_of_a_migrated_database_is_append_only(kind, request, tmp_path):
-    url = database_at("head", _url(kind, request, tmp_path))
-    engine = _engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(schema.audit.insert().values(at=sa.func.now(), actor="t", action="insert", entity="x",
-                                                      entity_id="1"))
-        for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
-            with pytest.raises(sa.exc.DBAPIError, match="the audit log is append-only"):
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(statement)
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT actor FROM audit")).scalars().all() == ["t"]
-    finally:
-        engine.dispose()
+def test_the_migrations_make_exactly_the_schema_the_code_uses(migrated):
+    with migrated.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+        assert conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == \
+            str(migrate.SCHEMA_VERSION)
+
+
+def test_the_audit_log_of_a_migrated_database_is_append_only(migrated):
+    with migrated.begin() as conn:
+        conn.execute(schema.audit.insert().values(at=sa.func.now(), actor="t", action="insert", entity="x",
+                                                  entity_id="1"))
+    for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
+        with pytest.raises(sa.exc.DBAPIError, match="the audit log is append-only"):
+            with migrated.begin() as conn:
+                conn.exec_driver_sql(statement)
+    with migrated.connect() as conn:
+        assert conn.execute(sa.text("SELECT actor FROM audit")).scalars().all() == ["t"]
 
 
 def test_a_new_workspace_is_at_head_and_opening_it_does_not_load_alembic(workspace):
