@@ -129,14 +129,19 @@ def remove_stale_temporaries(folder) -> list[Path]:
 
 
 def process_running(pid: int) -> bool:
-    """Whether a process with this id exists (another user's counts)."""
+    """Whether a process with this id exists and has not ended (another user's counts; a zombie, ended but not
+    yet reaped by its parent, as happens under a container's init, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc here: trust the signal
+        return True
+    return state != "Z"
 
 
 def is_formula_like(text) -> bool:

@@ -135,3 +135,19 @@ def test_orphaned_kernel_socket_folders_are_removed(tmp_path, monkeypatch):
         (folder / "kernel-1").write_text("")
     _remove_orphaned_socket_dirs()
     assert not orphan.exists() and live.exists() and other.exists()
+
+
+def test_a_zombie_process_counts_as_ended():
+    # Under a container's init a killed letter worker stays a zombie; its temporary files are still stale.
+    import time
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until it has exited, unreaped (we do not wait for it yet)
+        if open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    try:
+        assert not outputs.process_running(child.pid)
+        assert outputs.process_running(os.getpid())
+    finally:
+        child.wait()
