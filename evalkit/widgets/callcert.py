@@ -57,8 +57,12 @@ def download_link(path: Path, mime: str) -> str:
     return f'<a download="{name}" href="data:{mime};base64,{data}">Download {name}</a>'
 
 
-def _agent_options(statuses: list[callcert.AgentStatus], keep=lambda s: True) -> list[tuple[str, int | None]]:
-    options = [("Choose an agent…", None)]
+#: The prompt's value in agent lists: agent ids start at 1, and ipywidgets shows a None value as an empty box.
+_NO_AGENT = 0
+
+
+def _agent_options(statuses: list[callcert.AgentStatus], keep=lambda s: True) -> list[tuple[str, int]]:
+    options = [("Choose an agent…", _NO_AGENT)]
     for s in sorted(statuses, key=lambda s: (s.name, s.agent_id)):
         if keep(s):
             options.append((f"{s.name} (#{s.agent_id}) · {s.certification.calls_scored}/{callcert.CALLS_REQUIRED} "
@@ -70,7 +74,7 @@ def _set_options(dropdown: w.Dropdown, options) -> None:
     """Replace a dropdown's options, keeping its value when it is still offered."""
     value = dropdown.value
     dropdown.options = options
-    dropdown.value = value if value in [v for _, v in options] else None
+    dropdown.value = value if value in [v for _, v in options] else _NO_AGENT
 
 
 def _field(widget: w.Widget, css: str) -> w.Widget:
@@ -187,7 +191,7 @@ class CallScorecardForm:
     def _agent_changed(self) -> None:
         self.message.value = self.export_message.value = ""
         aid = self.agent.value
-        if aid is None:
+        if not aid:
             self.progress.value = message("Choose the agent whose call you are scoring.", "info")
             self.export_button.disabled = True
             self._changed()
@@ -235,7 +239,7 @@ class CallScorecardForm:
 
     def save(self) -> callcert.ScoredCall | None:
         """Store the call; a refusal is shown in the form and nothing is stored."""
-        if self.agent.value is None:
+        if not self.agent.value:
             self.message.value = message("Not saved: choose the agent first.", "error")
             return None
         gaps = scoring.missing_for_final(self.rubric, self.levels, self.feedback)
@@ -454,7 +458,7 @@ class CoordinatorDashboard:
 
     def _note_agent_changed(self) -> None:
         aid = self.note_agent.value
-        if aid is None:
+        if not aid:
             self.note_list.value = ""
             return
         info = callcert.agent(self.store, aid)
@@ -503,7 +507,7 @@ class CoordinatorDashboard:
         return False
 
     def _edit_agent_changed(self) -> None:
-        if self.edit_agent.value is None:
+        if not self.edit_agent.value:
             return
         info = callcert.agent(self.store, self.edit_agent.value)
         self.equipment.value = info["equipment_issue"] or ""
