@@ -778,3 +778,18 @@ def test_a_call_saved_in_the_form_shows_at_once_in_the_coordinator_table_on_the_
     form.went_well.value, form.positive.value = "Clear verification.", "Warm tone."
     assert form.save() is not None
     assert board.table.value != before  # no Refresh click needed
+
+
+def test_coordinator_buttons_are_sized_to_their_label(store, tmp_path):
+    # In the dashboard's columns, buttons of width "auto" stretched across the page as grey bars.
+    from evalkit.widgets.callcert import CoordinatorDashboard
+    board = CoordinatorDashboard(store, reports_folder=tmp_path)
+    buttons = [w for w in _walk(board.widget) if type(w).__name__ == "Button"]
+    assert buttons and all(b.layout.align_self == "flex-start" for b in buttons)
+    assert {b.button_style for b in buttons if b.description != "Refresh"} == {"primary"}
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)

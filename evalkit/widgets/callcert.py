@@ -408,7 +408,9 @@ class CoordinatorDashboard:
 
     @staticmethod
     def _button(label: str, css: str, action: Callable[[], object]) -> w.Button:
-        button = _field(w.Button(description=label, layout=w.Layout(width="auto")), css)
+        # flex-start: in a column a button with width auto stretched across the page; primary: it does the work
+        button = _field(w.Button(description=label, button_style="" if label == "Refresh" else "primary",
+                                 layout=w.Layout(width="auto", align_self="flex-start")), css)
         button.on_click(lambda _: action())
         return button
 
