@@ -80,10 +80,23 @@ def test_pass_letter_states_result_scores_and_settings(store):
     page = flat(render_letter_html(c))
     for text in ("Meets the standard", "meets the standard</strong>", "Jane Smith", "Adatum Bank", "CCOM-1",
                  "September 1, 2026", "September 22, 2026", "September 24, 2026", "Director of Certification",
-                 "Certification Office", "certification@example.org", "held in strict confidence",
+                 "CIAC Certification Office", "info@ciac-cert.org", "held in strict confidence",
+                 "evaluated independently by subject matter experts of the Call Center Industry Advisory Council",
                  "Your scores", f"{c['total']:g}%"):
         assert text in page, text
     assert "How to resubmit" not in page and "Areas of deficiency" not in page
+
+
+def test_an_icmi_letter_goes_out_on_icmi_letterhead_naming_icmis_experts(store):
+    # It went out on CIAC's letterhead, naming CIAC's SMEs: the workspace had one name for every program.
+    sid = decide(store, "ICMI-1", {}, program="ICMI-PA")
+    c = letter_content(store, sid, ISSUED)
+    page = flat(render_letter_html(c))
+    assert c["letterhead"][0] == "International Customer Management Institute (ICMI)"
+    for text in ("International Customer Management Institute (ICMI)", "ICMI Professional Certification",
+                 "evaluated independently by ICMI subject matter experts", "Certification Manager"):
+        assert text in page, text
+    assert "CIAC" not in page and "Call Center Industry Advisory Council" not in page
 
 
 def test_deficient_letter_gives_feedback_by_domain_and_a_business_day_deadline(store):
@@ -132,8 +145,17 @@ HOSTILE = {"first": "<script>alert('x')</script>", "last": "O'Brien & <b>Sons</b
 
 
 def hostile_submission(store):
-    store.set_setting("letterhead", ["<b>Council</b> & Co", "Office <u>2</u>"])
-    store.set_setting("signatory", {"name": "Dr <em>Who</em>", "title": "A & B"})
+    # The letterhead and signatory come from the program's certifying body: a programs.yaml edited by someone
+    # careless or hostile must still be shown as text.
+    rubrics = Path(store.workspace) / "rubrics"
+    shutil.copytree(default_programs_path().parent, rubrics)
+    programs = rubrics / "programs.yaml"
+    programs.write_text(programs.read_text()
+                        .replace("letterhead: [Call Center Industry Advisory Council (CIAC), Certification Office]",
+                                 "letterhead: ['<b>Council</b> & Co', 'Office <u>2</u>']")
+                        .replace("signatory: {name: Director of Certification, title: CIAC Certification Office}",
+                                 "signatory: {name: 'Dr <em>Who</em>', title: 'A & B'}"))
+    workflow.sync_programs(store, programs)
     return decide(store, "CCOM-9", {"PM1": 2}, {"PM1": HOSTILE["feedback"]}, first=HOSTILE["first"],
                   last=HOSTILE["last"], organisation=HOSTILE["organisation"])
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.instruments.programs import ProgramError, certification_status, check_eligibility, load_programs
+from evalkit.instruments.programs import (ProgramError, certification_status, check_eligibility, default_programs_path,
+                                         load_programs)
 
 D = dt.date
 
@@ -124,3 +125,19 @@ def test_hostile_programs_file_is_refused_in_one_line(tmp_path, text, message):
         load_programs(path)
     assert "\n" not in str(info.value)
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_every_program_names_a_certifying_body_from_the_bodies_section(tmp_path, programs):
+    assert programs["ICMI-PA"].certifying_body.experts == "ICMI subject matter experts"
+    assert {p.certifying_body.id for p in programs.values()} == {"CIAC", "ICMI"}
+    source = (Path(default_programs_path()).read_text())
+    for edit, message in [(("body: ICMI", "body: IMCI"), r"programs\.ICMI-PA\.body: unknown certifying body 'IMCI'"),
+                          (("experts: ICMI subject matter experts", "experts: ''"), r"bodies\.ICMI\.experts: is ''"),
+                          (("signatory: {name: Certification Manager, title: ICMI Professional Certification}",
+                            "signatory: Certification Manager"), r"bodies\.ICMI\.signatory: .* name and title")]:
+        path = tmp_path / "programs.yaml"
+        for rubric in Path(default_programs_path()).parent.glob("*.yaml"):
+            (tmp_path / rubric.name).write_text(rubric.read_text())
+        path.write_text(source.replace(*edit))
+        with pytest.raises(ProgramError, match=message):
+            load_programs(path)

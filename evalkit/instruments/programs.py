@@ -6,6 +6,7 @@ program's holiday calendar and deadlines.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ __all__ = [
     "ProgramError",
     "WorkProduct",
     "Substitution",
+    "CertifyingBody",
     "Eligibility",
     "Program",
     "CertificationStatus",
@@ -37,6 +39,19 @@ class ProgramError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(one_line(message))
+
+
+@dataclass(frozen=True)
+class CertifyingBody:
+    """Who certifies: what its letters are headed and signed with, how to reach it, what its evaluators are called."""
+
+    id: str
+    name: str
+    letterhead: tuple[str, ...]
+    signatory_name: str
+    signatory_title: str
+    contact: str
+    experts: str  # e.g. "ICMI subject matter experts", as a letter names who evaluated the work product
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,7 @@ class Program:
     eligibility: Eligibility = Eligibility()
     advances_to: str | None = None
     rubric_path: Path | None = None
+    certifying_body: CertifyingBody | None = None  # None only for a programs file without ``bodies``
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -142,15 +158,46 @@ def load_programs(path=None) -> dict[str, Program]:
     if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
         raise ProgramError(f"{path}: expected a mapping with 'defaults' and 'programs'")
     defaults = data.get("defaults") or {}
+    bodies = _bodies(path, data.get("bodies"))
     out = {}
     for pid, raw in data["programs"].items():
         if not isinstance(raw, dict):
             raise ProgramError(f"{path}: programs.{pid}: expected a mapping")
-        out[str(pid)] = _program(path, str(pid), {**defaults, **raw})
+        program = _program(path, str(pid), {**defaults, **raw})
+        if bodies is not None:
+            if program.body not in bodies:
+                raise ProgramError(f"{path}: programs.{pid}.body: unknown certifying body {show(program.body)}; "
+                                   f"expected one of {sorted(bodies)} (the bodies section)")
+            program = dataclasses.replace(program, certifying_body=bodies[program.body])
+        out[str(pid)] = program
     for p in out.values():
         if p.advances_to and p.advances_to not in out:
             raise ProgramError(f"{path}: programs.{p.id}.advances_to: unknown program {show(p.advances_to)}")
     return out
+
+
+def _bodies(path: Path, raw) -> dict[str, CertifyingBody] | None:
+    """The ``bodies`` section: each certifying body's letterhead, signatory, contact and name for its experts."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        raise ProgramError(f"{path}: bodies: is {show(raw)}; expected a mapping of body ids to their details")
+    bodies = {}
+    for bid, b in raw.items():
+        where = f"{path}: bodies.{bid}"
+        if not isinstance(b, dict):
+            raise ProgramError(f"{where}: expected a mapping with name, letterhead, signatory, contact, experts")
+        for key in ("name", "contact", "experts"):
+            if not isinstance(b.get(key), str) or not b[key].strip():
+                raise ProgramError(f"{where}.{key}: is {show(b.get(key))}; expected text")
+        letterhead, signatory = b.get("letterhead"), b.get("signatory")
+        if not isinstance(letterhead, list) or not letterhead or not all(isinstance(x, str) for x in letterhead):
+            raise ProgramError(f"{where}.letterhead: is {show(letterhead)}; expected a list of lines")
+        if not isinstance(signatory, dict) or not all(isinstance(signatory.get(k), str) for k in ("name", "title")):
+            raise ProgramError(f"{where}.signatory: is {show(signatory)}; expected a mapping with name and title")
+        bodies[str(bid)] = CertifyingBody(str(bid), b["name"].strip(), tuple(letterhead), signatory["name"],
+                                          signatory["title"], b["contact"].strip(), b["experts"].strip())
+    return bodies
 
 
 def _program(path: Path, pid: str, raw: dict) -> Program:

@@ -1,7 +1,7 @@
 """What a result letter says, and the letter as HTML. Pure: no papermill, no files written.
 
 :func:`letter_content` gathers everything a candidate's result notification states from the store: letterhead and
-signatory (workspace settings), candidate, designation, attempt, dates, result, the scores the program discloses,
+signatory (the program's certifying body), candidate, designation, attempt, dates, result, the scores the program discloses,
 and for a deficient result the feedback on each area of deficiency by competency domain with the date by which to
 resubmit. :func:`render_letter_html` turns it into an HTML fragment (the template ``result_letter.html.j2`` of
 :mod:`evalkit.templates`) with Jinja2 autoescaping, so text written by a candidate, an SME or an admin is always
@@ -95,6 +95,24 @@ def _level_label(criterion, level: float) -> str:
     return low.label if low is high else f"the average of the evaluators' ratings, {low.label} and {high.label}"
 
 
+def _issuer(store: Store, prog) -> dict:
+    """Who the letter comes from: the program's certifying body (programs.yaml ``bodies``), so that an ICMI result
+    goes out on ICMI's letterhead naming ICMI's experts. Only a programs file without bodies falls back to the
+    workspace's settings."""
+    body = prog.certifying_body
+    if body is not None:
+        return {"organisation": body.name, "letterhead": list(body.letterhead), "contact": body.contact,
+                "signatory": {"name": body.signatory_name, "title": body.signatory_title}, "experts": body.experts}
+    signatory = store.get_setting("signatory") or {}
+    if isinstance(signatory, str):
+        signatory = {"name": signatory, "title": ""}
+    organisation = store.get_setting("organisation") or ""
+    return {"organisation": organisation, "letterhead": _lines(store.get_setting("letterhead")),
+            "contact": store.get_setting("contact") or "",
+            "signatory": {"name": signatory.get("name", ""), "title": signatory.get("title", "")},
+            "experts": f"subject matter experts of {organisation}"}
+
+
 def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     """Everything the result letter of a decided submission states, as plain data.
 
@@ -111,7 +129,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     Returns
     -------
     dict
-        Keys: ``organisation, letterhead (lines), contact, confidentiality, signatory {name, title}, candidate
+        Keys: ``organisation, letterhead (lines), contact, experts, confidentiality, signatory {name, title}, candidate
         {name, first_name, last_name, external_id, email, organisation}, program {id, name, body, work_product},
         submission, attempt, received_on, decided_on, issue_date, due_on, late, result ("pass" | "deficient"),
         passed, disclose_scores, total, pass_mark, domains [{domain, percent}], failed_must_meet [heading],
@@ -167,17 +185,11 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
                          "must_meet": c.id in must_meet, "feedback": feedback})
         if rows:
             deficiencies.append({"domain": domain, "criteria": rows})
-    signatory = store.get_setting("signatory") or {}
-    if isinstance(signatory, str):
-        signatory = {"name": signatory, "title": ""}
     due_on = as_date(sub["due_on"], "notification deadline")
     passed = outcome.passed
     return {
-        "organisation": store.get_setting("organisation") or "",
-        "letterhead": _lines(store.get_setting("letterhead")),
-        "contact": store.get_setting("contact") or "",
+        **_issuer(store, prog),
         "confidentiality": store.get_setting("confidentiality") or "",
-        "signatory": {"name": signatory.get("name", ""), "title": signatory.get("title", "")},
         "candidate": {"name": f"{sub['first_name']} {sub['last_name']}", "first_name": sub["first_name"],
                       "last_name": sub["last_name"], "external_id": sub["candidate_external_id"],
                       "email": sub["email"] or "", "organisation": organisation or ""},
