@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from ..messages import one_line, show
-from .yamltext import Loader, screen, yaml_error
+from .yamltext import Checker, Loader, duplicate_keys, line_index, screen, yaml_error
 
 __all__ = [
     "COMPETENCY_DOMAINS",
@@ -151,79 +151,6 @@ class Rubric:
 # --- parsing -------------------------------------------------------------------------------------------------
 
 
-def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict:
-    """Map every YAML path (tuple of keys/indices) to its 1-based line in the file."""
-    if index is None:
-        index = {}
-    index[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            index[path + (key.value,)] = key.start_mark.line + 1
-            _line_index(value, path + (key.value,), index)
-            index[path + (key.value,)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_index(item, path + (i,), index)
-    return index
-
-
-def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int, str]]:
-    """YAML silently keeps the last of two equal keys; a rubric author means something by both, so refuse."""
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            if key.value in seen:
-                found.append((path + (key.value,), key.start_mark.line + 1, key.value))
-            seen.add(key.value)
-            found += _duplicate_keys(value, path + (key.value,))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found += _duplicate_keys(item, path + (i,))
-    return found
-
-
-def _fmt_path(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-class _Checker:
-    def __init__(self, name: str, lines: dict):
-        self.name = name
-        self.lines = lines
-        self.problems: list[str] = []
-
-    def fail(self, path: tuple, message: str, line: int | None = None) -> None:
-        probe = path
-        while line is None and probe is not None:
-            line = self.lines.get(probe)
-            probe = probe[:-1] if probe else None
-        where = f"{self.name}:{line}" if line else self.name
-        self.problems.append(f"{where}: {_fmt_path(path)}: {message}")
-
-    def get(self, mapping: dict, path: tuple, key: str, kind, what: str, required: bool = True):
-        if key not in mapping or mapping[key] is None:
-            if required:
-                self.fail(path + (key,), f"missing; expected {what}")
-            return None
-        value = mapping[key]
-        if kind is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif kind is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif kind is str:
-            ok = isinstance(value, str) and value.strip() != ""
-        else:
-            ok = isinstance(value, kind)
-        if not ok:
-            self.fail(path + (key,), f"is {show(value)}; expected {what}")
-            return None
-        return value
-
-
 def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     """Parse and validate rubric YAML text; ``name`` is used in messages. Raises :class:`RubricError`."""
     refusal = screen(text, name)
@@ -239,8 +166,8 @@ def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
         found = "an empty file" if node is None else kinds.get(type(data), type(data).__name__)
         raise RubricError([f"{name}:{node.start_mark.line + 1 if node is not None else 1}: (top level): is {found}; "
                            "expected a mapping with id, title, domains, criteria, pass_rule, tolerance"])
-    check = _Checker(name, _line_index(node))
-    for path, line, key in _duplicate_keys(node):
+    check = Checker(name, line_index(node))
+    for path, line, key in duplicate_keys(node):
         check.fail(path, f"duplicate key {show(key)}; each key may appear once", line=line)
 
     rubric_id = check.get(data, (), "id", str, "a non-empty identifier such as ccom-wpa")
@@ -288,7 +215,7 @@ def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     return _with_version(rubric)
 
 
-def _parse_criterion(check: _Checker, path: tuple, raw: dict, domains: list[str], seen_ids: set[str]):
+def _parse_criterion(check: Checker, path: tuple, raw: dict, domains: list[str], seen_ids: set[str]):
     cid = check.get(raw, path, "id", str, "a non-empty criterion id")
     if cid is not None:
         if cid in seen_ids:
@@ -345,7 +272,7 @@ def _parse_criterion(check: _Checker, path: tuple, raw: dict, domains: list[str]
     return Criterion(cid, domain, assesses.strip(), float(weight), meets, tuple(levels))
 
 
-def _parse_pass_rule(check: _Checker, data: dict, criterion_ids: set[str]) -> PassRule | None:
+def _parse_pass_rule(check: Checker, data: dict, criterion_ids: set[str]) -> PassRule | None:
     raw = check.get(data, (), "pass_rule", dict, "a mapping with pass_mark (percent) and must_meet")
     if raw is None:
         return None
@@ -367,7 +294,7 @@ def _parse_pass_rule(check: _Checker, data: dict, criterion_ids: set[str]) -> Pa
     return PassRule(float(mark) if mark is not None else 0.0, tuple(must))
 
 
-def _parse_tolerance(check: _Checker, data: dict) -> Tolerance | None:
+def _parse_tolerance(check: Checker, data: dict) -> Tolerance | None:
     raw = check.get(data, (), "tolerance", dict, "a mapping with levels (integer >= 0) and decision (true/false)")
     if raw is None:
         return None

@@ -18,9 +18,10 @@ import re
 
 import yaml
 
-from ..messages import one_line
+from ..messages import one_line, show
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error", "line_index",
+           "duplicate_keys", "format_path", "Checker"]
 
 MAX_BYTES = 1_048_576
 MAX_DEPTH = 32
@@ -84,3 +85,79 @@ def screen(text: str, name: str) -> str | None:
     except yaml.YAMLError as exc:
         return yaml_error(name, exc)
     return None
+
+
+# --- checking a composed document: places and problems -------------------------------------------------------
+
+
+def line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict:
+    """Map every YAML path (tuple of keys/indices) to its 1-based line in the file."""
+    if index is None:
+        index = {}
+    index[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            index[path + (key.value,)] = key.start_mark.line + 1
+            line_index(value, path + (key.value,), index)
+            index[path + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            line_index(item, path + (i,), index)
+    return index
+
+
+def duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int, str]]:
+    """YAML silently keeps the last of two equal keys; a rubric author means something by both, so refuse."""
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            if key.value in seen:
+                found.append((path + (key.value,), key.start_mark.line + 1, key.value))
+            seen.add(key.value)
+            found += duplicate_keys(value, path + (key.value,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += duplicate_keys(item, path + (i,))
+    return found
+
+
+def format_path(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class Checker:
+    def __init__(self, name: str, lines: dict):
+        self.name = name
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def fail(self, path: tuple, message: str, line: int | None = None) -> None:
+        probe = path
+        while line is None and probe is not None:
+            line = self.lines.get(probe)
+            probe = probe[:-1] if probe else None
+        where = f"{self.name}:{line}" if line else self.name
+        self.problems.append(f"{where}: {format_path(path)}: {message}")
+
+    def get(self, mapping: dict, path: tuple, key: str, kind, what: str, required: bool = True):
+        if key not in mapping or mapping[key] is None:
+            if required:
+                self.fail(path + (key,), f"missing; expected {what}")
+            return None
+        value = mapping[key]
+        if kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind is str:
+            ok = isinstance(value, str) and value.strip() != ""
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            self.fail(path + (key,), f"is {show(value)}; expected {what}")
+            return None
+        return value
