@@ -96,11 +96,13 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
 
 
 def rows_kept(before: dict, after: dict) -> bool:
-    """Every row of every table in ``before`` is in ``after`` unchanged, and nothing else; only meta's
-    schema_version may have moved, and it is now this code's."""
+    """Every row of every table in ``before`` is in ``after`` unchanged, and nothing else: tables added since are
+    empty, and only meta's schema_version has moved, to this code's."""
     def rows(snap):
         return {**snap, "meta": [r for r in snap["meta"] if r[0] != "schema_version"]}
-    return rows(after) == rows(before) and ("schema_version", str(SCHEMA_VERSION)) in after["meta"]
+    added = set(after) - set(before)
+    return (rows({t: after[t] for t in before}) == rows(before) and not any(after[t] for t in added)
+            and ("schema_version", str(SCHEMA_VERSION)) in after["meta"])
 
 
 def _set_revision(url: str, revision: str) -> None:
@@ -498,3 +500,32 @@ def test_0002_upgrades_a_0001_database_keeping_its_rows_and_closes_replace_and_t
     finally:
         engine.dispose()
     assert snapshot(url)["audit"] == after["audit"]
+
+
+# --- 0003: Knowledge & Skills Assessment results ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0003_upgrades_a_0002_database_keeping_its_rows_and_adds_assessment_results(kind, request, tmp_path):
+    url = database_at("0002", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(schema.candidates.insert(), [{"external_id": f"C-{i}", "first_name": "A", "last_name": "B"}
+                                                  for i in range(3)])
+    engine.dispose()
+    before = snapshot(url)
+    assert "assessment_results" not in before
+    migrate.upgrade(_target(url))
+    assert rows_kept(before, snapshot(url))
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            row = {"candidate_id": 1, "program_id": "CCOM", "component": "knowledge_1", "attempt": 1, "score": 80,
+                   "maximum": 100, "taken_on": dt.date(2026, 3, 2), "created_at": dt.datetime(2026, 3, 2)}
+            conn.execute(schema.assessment_results.insert(), [row])
+        with pytest.raises(sa.exc.IntegrityError):  # an attempt is recorded once
+            with engine.begin() as conn:
+                conn.execute(schema.assessment_results.insert(), [row])
+    finally:
+        engine.dispose()

@@ -13,7 +13,7 @@ from ..instruments.rubric import RubricError
 from ..store import StoreError, open_store
 
 __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_arg", "store_from", "parse_date",
-           "actor", "whole_number", "record_id"]
+           "actor", "whole_number", "record_id", "id_ranges"]
 
 #: Errors that are the user's to fix: printed as one line, never as a traceback.
 USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
@@ -67,3 +67,16 @@ def whole_number(minimum: int = 0, maximum: int = 2**63 - 1):
 
 #: An argparse type for the id of a record (submission, agent): a positive 64-bit integer.
 record_id = whole_number(1)
+
+
+def id_ranges(ids: list[int]) -> str:
+    """Ids as a reader wants them: ``1, 2, 5-40000`` (a run of three or more as a range), not 40,000 numbers."""
+    parts, run = [], []
+    for i in ids + [None]:
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
+        run = [i] if i is not None else []
+    return ", ".join(parts)

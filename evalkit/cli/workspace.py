@@ -8,25 +8,13 @@ from pathlib import Path
 
 from ..evaluation import workflow
 from ..instruments.rubric import validate_files
-from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from, whole_number
+from .common import (CommandError, actor, add_workspace_arg, id_ranges, parse_date, record_id, store_from,
+                     whole_number)
 
 
 def _say(prefix: str):
     """Progress lines on stderr, shown at once: long work says what it is doing from its first second."""
     return lambda message: print(f"{prefix}: {message}", file=sys.stderr, flush=True)
-
-
-def _id_ranges(ids: list[int]) -> str:
-    """Ids as a reader wants them: ``1, 2, 5-40000`` (a run of three or more as a range), not 40,000 numbers."""
-    parts, run = [], []
-    for i in ids + [None]:
-        if run and i == run[-1] + 1:
-            run.append(i)
-            continue
-        if run:
-            parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
-        run = [i] if i is not None else []
-    return ", ".join(parts)
 
 
 def cmd_init(args) -> None:
@@ -61,7 +49,7 @@ def cmd_import(args) -> None:
         ids = import_submissions(store, args.csv, actor=actor())
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    print(f"imported {len(ids)} submission(s): {_id_ranges(ids)}")
+    print(f"imported {len(ids)} submission(s): {id_ranges(ids)}")
 
 
 def cmd_assign(args) -> None:

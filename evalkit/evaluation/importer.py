@@ -18,7 +18,7 @@ from ..messages import one_line
 from ..store import Store, candidates, submissions, utcnow
 from . import workflow
 
-__all__ = ["COLUMNS", "REQUIRED", "import_submissions"]
+__all__ = ["COLUMNS", "REQUIRED", "read_table", "import_submissions"]
 
 COLUMNS = ("candidate_id", "first_name", "last_name", "email", "program", "received_on", "manager_signoff",
            "document")
@@ -46,11 +46,13 @@ def _check_same_person(candidate_id: str, registered: tuple[str, str], given: tu
                                      f"{' '.join(' '.join(g.split()) for g in given if norm(g))}")
 
 
-def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
-    """Register every row's submission in one transaction; returns the new submission ids.
+def read_table(path, columns: tuple[str, ...], required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV file with a header: ``(line, {column: text})`` for each row, blank rows skipped.
 
-    A bad row raises :class:`~evalkit.evaluation.workflow.WorkflowError` naming the file and line, and nothing is
-    imported.
+    Parsed by the csv module on the file, so a line break, form feed, U+2028 or NEL inside a quoted field stays in
+    the field; a row is named by the physical line it starts on. The header must name each of ``required`` and
+    nothing outside ``columns``, each once. Any problem raises :class:`~evalkit.evaluation.workflow.WorkflowError`
+    naming the file and line.
     """
     path = Path(path)
     try:
@@ -77,25 +79,39 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
         except OSError as exc:
             raise workflow.WorkflowError(f"{path}: cannot be read: {exc.strerror}") from None
     header = [c.strip() for c in records[0][1]] if records else []
-    unknown = [c for c in header if c not in COLUMNS]
-    missing = [c for c in REQUIRED if c not in header] if header else []
+    unknown = [c for c in header if c not in columns]
+    missing = [c for c in required if c not in header] if header else []
     twice = sorted({c for c in header if header.count(c) > 1})
     if not header or unknown or missing or twice:
         problems = ([f"has unknown column(s) {', '.join(one_line(c, 60) for c in unknown)}"] if unknown else []) + \
                    ([f"lacks {', '.join(missing)}"] if missing else []) + \
                    ([f"repeats {', '.join(twice)}"] if twice else []) + ([] if header else ["is empty"])
         raise workflow.WorkflowError(f"{path}:1: header {'; '.join(problems)}; expected columns "
-                                     f"{', '.join(COLUMNS)}, each once")
+                                     f"{', '.join(columns)}, each once")
+    rows = []
+    for line, values in records[1:]:
+        if len(values) > len(header):
+            raise workflow.WorkflowError(f"{path}:{line}: more fields than the header's {len(header)}; nothing was "
+                                         "imported")
+        rows.append((line, dict(zip(header, values))))
+    return rows
+
+
+def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
+    """Register every row's submission in one transaction; returns the new submission ids.
+
+    A bad row raises :class:`~evalkit.evaluation.workflow.WorkflowError` naming the file and line, and nothing is
+    imported.
+    """
+    path = Path(path)
+    records = read_table(path, COLUMNS, REQUIRED)
     # Each row on its own first, with no lock held: a 40,000-row file is parsed and checked while everyone else
     # goes on working; the write transaction below then only looks up and inserts, in a few set-wise statements.
     staged = []  # (where, candidate id, row, submission values)
     seen: set[tuple[str, str]] = set()
-    for line, values in records[1:]:
+    for line, row in records:
         where = f"{path}:{line}"
         with _at(where):
-            if len(values) > len(header):
-                raise workflow.WorkflowError(f"more fields than the header's {len(header)}")
-            row = dict(zip(header, values))
             cand = workflow.candidate_external_id(row.get("candidate_id"))
             prog = (row.get("program") or "").strip()
             if (cand, prog) in seen:

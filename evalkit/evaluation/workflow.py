@@ -34,7 +34,7 @@ __all__ = [
     "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
     "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
     "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
-    "candidate_label", "submission_record", "receipt", "candidate_values", "candidate_external_id", "list_raters", "open_adjudications",
+    "candidate_label", "submission_record", "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
 ]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
@@ -220,7 +220,8 @@ def _rater(conn, username: str) -> dict:
     return dict(row)
 
 
-def _candidate_id(conn, external_id: str) -> int:
+def candidate_id(conn, external_id: str) -> int:
+    """The internal id of the candidate with this external id, on an open connection; unknown: WorkflowError."""
     cid = conn.execute(sa.select(candidates.c.id).where(candidates.c.external_id == external_id)).scalar()
     if cid is None:
         raise WorkflowError(f"unknown candidate {external_id!r}")
@@ -239,7 +240,7 @@ def declare_conflict(store: Store, rater: str, candidate: str, reason: str = "",
     released, final = [], []
     with store.transaction(actor) as tx:
         rid = _rater(tx.conn, rater)["id"]
-        cid = _candidate_id(tx.conn, candidate)
+        cid = candidate_id(tx.conn, candidate)
         tx.insert_if_absent(conflicts, {"rater_id": rid, "candidate_id": cid, "reason": reason})
         open_ids = tx.execute(sa.select(submissions.c.id).where(
             submissions.c.candidate_id == cid, submissions.c.state.in_(("received", "scoring", "adjudication")))
@@ -333,7 +334,7 @@ def receipt(store: Store, program_id: str, received_on, manager_signoff: bool, d
 def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
              document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
     values = receipt(store, program_id, received_on, manager_signoff, document, is_benchmark)
-    cid = _candidate_id(tx.conn, candidate)
+    cid = candidate_id(tx.conn, candidate)
     if previous_id is not None:
         _check_resubmission(tx, previous_id, cid, candidate, program_id, values["received_on"])
     attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(

@@ -129,6 +129,20 @@ notifications = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+assessment_results = sa.Table(  # the Knowledge & Skills Assessments: one row per attempt at a component
+    "assessment_results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("component", sa.String(32), nullable=False),  # knowledge_1 ... knowledge_N
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("maximum", sa.Float, nullable=False),
+    sa.Column("taken_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("candidate_id", "program_id", "component", "attempt"),
+)
+
 audit = sa.Table(
     "audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

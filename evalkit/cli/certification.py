@@ -1,0 +1,51 @@
+"""`evalkit results import | candidates show`: knowledge-assessment results and each candidate's standing."""
+from __future__ import annotations
+
+from ..certification import attempts, candidate_status, import_results, programs_of
+from .common import actor, add_workspace_arg, id_ranges, parse_date, store_from
+
+
+def cmd_results_import(args) -> None:
+    ids = import_results(store_from(args), args.csv, actor=actor())
+    print(f"imported {len(ids)} result(s): {id_ranges(ids)}")
+
+
+def cmd_candidate_show(args) -> None:
+    store = store_from(args)
+    today = parse_date(args.today, "--today")
+    shown = [args.program] if args.program else programs_of(store, args.candidate)
+    if not shown:
+        print(f"candidate {args.candidate}: no results or submissions yet")
+        return
+    for program_id in shown:
+        standing = candidate_status(store, args.candidate, program_id, today)
+        print(f"{args.candidate} · {standing.program.name} ({program_id}): {standing.status.state} "
+              f"({standing.status.detail})")
+        tried = {}
+        for a in attempts(store, args.candidate, program_id):
+            tried.setdefault(a["component"], []).append(
+                f"{a['taken_on']} {a['score']:g}/{a['maximum']:g} = {a['percent']:.1f}%"
+                f"{' pass' if a['passed'] else ''}")
+        for component, day in standing.passed_on.items():
+            done = f"passed {day}" if day else "not yet passed"
+            extra = f"  [{'; '.join(tried[component])}]" if component in tried else ""
+            print(f"  {component:<14} {done}{extra}")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("results", help="knowledge & skills assessment results")
+    rsub = p.add_subparsers(dest="results_command", metavar="ACTION", required=True)
+    i = rsub.add_parser("import", help="import results from CSV (candidate_id, program, component, score, maximum, "
+                                       "taken_on[, attempt]): all rows or none")
+    i.add_argument("csv")
+    add_workspace_arg(i)
+    i.set_defaults(func=cmd_results_import)
+
+    p = sub.add_parser("candidates", help="candidates' certification records")
+    csub = p.add_subparsers(dest="candidates_command", metavar="ACTION", required=True)
+    s = csub.add_parser("show", help="a candidate's components, attempts and certification status per program")
+    s.add_argument("candidate", help="the candidate's id")
+    s.add_argument("--program", help="only this program (default: every program the candidate is in)")
+    s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+    add_workspace_arg(s)
+    s.set_defaults(func=cmd_candidate_show)
