@@ -5,7 +5,7 @@ from ..callcert import (add_agent, add_note, eod_report, export_scorecard, overv
                         score_call, set_equipment_issue)
 from ..callcert.rules import STEP_LABEL
 from ..messages import show
-from .common import CommandError, actor, add_workspace_arg, parse_date, record_id, store_from
+from .common import CommandError, actor, command, group, parse_date, record_id, store_from
 
 
 def _parse_levels(text: str) -> dict[str, int]:
@@ -83,24 +83,17 @@ def _cmd_eod_report(args) -> None:
 
 def register(sub) -> None:
     """Add ``evalkit callcert ...``."""
-    p = sub.add_parser("callcert", help="call certification of agents: scorecards, ladder, end-of-day report")
-    csub = p.add_subparsers(dest="callcert_command", metavar="ACTION", required=True)
+    csub = group(sub, "callcert", "call certification of agents: scorecards, ladder, end-of-day report")
 
-    def command(name, func, help_text):
-        c = csub.add_parser(name, help=help_text, description=help_text)
-        add_workspace_arg(c)
-        c.set_defaults(func=func)
-        return c
-
-    c = command("agents", _cmd_agents, "every agent: stage, calls passed, TBTs, actions due, flags")
+    c = command(csub, "agents", _cmd_agents, "every agent: stage, calls passed, TBTs, actions due, flags")
     c.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
-    c = command("add-agent", _cmd_add_agent, "register an agent entering call certification")
+    c = command(csub, "add-agent", _cmd_add_agent, "register an agent entering call certification")
     c.add_argument("first")
     c.add_argument("last")
     c.add_argument("--start", required=True, help="business day 1 of call certification (YYYY-MM-DD)")
     c.add_argument("--certifier")
     c.add_argument("--equipment", help="an open equipment issue")
-    c = command("score-call", _cmd_score_call, "record the agent's next call scored on the call scorecard")
+    c = command(csub, "score-call", _cmd_score_call, "record the agent's next call scored on the call scorecard")
     c.add_argument("agent", type=record_id)
     c.add_argument("--certifier", required=True)
     c.add_argument("--levels", required=True, help="every scorecard item: OPEN1=4,OPEN2=3,...")
@@ -109,27 +102,28 @@ def register(sub) -> None:
     c.add_argument("--positive", required=True, help="at least one positive remark")
     c.add_argument("--date", help="call date (default today)")
     c.add_argument("--hours", type=float, help="time from the certifier connecting to the end of coaching")
-    c = command("tbt", _cmd_tbt, "record that the agent completed the TBTs")
+    c = command(csub, "tbt", _cmd_tbt, "record that the agent completed the TBTs")
     c.add_argument("agent", type=record_id)
     c.add_argument("--hours", type=float, required=True)
     c.add_argument("--date", help="completion date (default today)")
-    c = command("equipment", _cmd_equipment, "note an equipment issue, or with no text mark it resolved")
+    c = command(csub, "equipment", _cmd_equipment, "note an equipment issue, or with no text mark it resolved")
     c.add_argument("agent", type=record_id)
     c.add_argument("issue", nargs="?", default=None)
-    c = command("note", _cmd_note, "add a progress note (stored as Date - Name - Note)")
+    c = command(csub, "note", _cmd_note, "add a progress note (stored as Date - Name - Note)")
     c.add_argument("agent", type=record_id)
     c.add_argument("--name", required=True, help="who reported it")
     c.add_argument("--text", required=True)
     c.add_argument("--date", help="note date (default today)")
-    c = command("action", _cmd_action, "record a ladder step delivered to the agent")
+    c = command(csub, "action", _cmd_action, "record a ladder step delivered to the agent")
     c.add_argument("agent", type=record_id)
     c.add_argument("action", choices=list(STEP_LABEL))
     c.add_argument("--by", required=True)
     c.add_argument("--note", required=True)
     c.add_argument("--date", help="date delivered (default today)")
-    c = command("export", _cmd_export, "write the agent's scorecard workbook after the fifth call")
+    c = command(csub, "export", _cmd_export, "write the agent's scorecard workbook after the fifth call")
     c.add_argument("agent", type=record_id)
     c.add_argument("--out", help="folder (default <workspace>/scorecards)")
-    c = command("eod-report", _cmd_eod_report, "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
+    c = command(csub, "eod-report", _cmd_eod_report,
+                "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
     c.add_argument("--date", help="report date (default today)")
     c.add_argument("--out", help="write to this file (.html for HTML, else Markdown)")

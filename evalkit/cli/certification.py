@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..certification import attempts, candidate_status, import_results, programs_of
-from .common import actor, add_workspace_arg, id_ranges, parse_date, store_from
+from .common import actor, command, group, id_ranges, parse_date, store_from
 
 
 def cmd_results_import(args) -> None:
@@ -33,19 +33,12 @@ def cmd_candidate_show(args) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("results", help="knowledge & skills assessment results")
-    rsub = p.add_subparsers(dest="results_command", metavar="ACTION", required=True)
-    i = rsub.add_parser("import", help="import results from CSV (candidate_id, program, component, score, maximum, "
-                                       "taken_on[, attempt]): all rows or none")
+    i = command(group(sub, "results", "knowledge & skills assessment results"), "import", cmd_results_import,
+                "import results from CSV (candidate_id, program, component, score, maximum, taken_on[, attempt]): "
+                "all rows or none")
     i.add_argument("csv")
-    add_workspace_arg(i)
-    i.set_defaults(func=cmd_results_import)
-
-    p = sub.add_parser("candidates", help="candidates' certification records")
-    csub = p.add_subparsers(dest="candidates_command", metavar="ACTION", required=True)
-    s = csub.add_parser("show", help="a candidate's components, attempts and certification status per program")
+    s = command(group(sub, "candidates", "candidates' certification records"), "show", cmd_candidate_show,
+                "a candidate's components, attempts and certification status per program")
     s.add_argument("candidate", help="the candidate's id")
     s.add_argument("--program", help="only this program (default: every program the candidate is in)")
     s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
-    add_workspace_arg(s)
-    s.set_defaults(func=cmd_candidate_show)

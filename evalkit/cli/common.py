@@ -13,7 +13,7 @@ from ..instruments.rubric import RubricError
 from ..store import StoreError, open_store
 
 __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_arg", "store_from", "parse_date",
-           "actor", "whole_number", "record_id", "id_ranges"]
+           "actor", "whole_number", "record_id", "id_ranges", "group", "command"]
 
 #: Errors that are the user's to fix: printed as one line, never as a traceback.
 USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
@@ -80,3 +80,18 @@ def id_ranges(ids: list[int]) -> str:
             parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
         run = [i] if i is not None else []
     return ", ".join(parts)
+
+
+def group(subparsers, name: str, help_text: str):
+    """A command group (``evalkit raters ...``); returns the subparsers its actions are added to."""
+    return subparsers.add_parser(name, help=help_text).add_subparsers(dest=f"{name}_command", metavar="ACTION",
+                                                                      required=True)
+
+
+def command(subparsers, name: str, func, help_text: str, workspace: bool = True) -> argparse.ArgumentParser:
+    """A command, or an action of a group, that runs ``func(args)``; it takes ``-w DIR|URL`` unless told not to."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    if workspace:
+        add_workspace_arg(parser)
+    parser.set_defaults(func=func)
+    return parser

@@ -22,8 +22,8 @@ from pathlib import Path
 from ..store import open_store
 from .common import CommandError, add_workspace_arg, default_workspace
 
-__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command",
-           "page_urls", "serve", "register"]
+__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "VOILA_CONFIG_DIR", "issue_xsrf_cookie",
+           "server_command", "page_urls", "serve", "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from ..evaluation import workflow
 from ..instruments.rubric import validate_files
-from .common import (CommandError, actor, add_workspace_arg, id_ranges, parse_date, record_id, store_from,
-                     whole_number)
+from .common import CommandError, actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
 
 def _say(prefix: str):
@@ -124,57 +123,39 @@ def cmd_conflict_add(args) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("init", help="create a workspace (with --demo: realistic synthetic data in every state)")
+    p = command(sub, "init", cmd_init, "create a workspace (with --demo: realistic synthetic data in every state)",
+                workspace=False)
     p.add_argument("dir")
     p.add_argument("--demo", action="store_true", help="add demo candidates, raters and submissions")
     p.add_argument("--seed", type=whole_number(0), default=2026, help="random seed of the demo data (default 2026)")
-    p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("rubric", help="rubric instruments")
-    rsub = p.add_subparsers(dest="rubric_command", metavar="ACTION", required=True)
-    v = rsub.add_parser("validate", help="check one or more rubric YAML files; one line per problem")
+    v = command(group(sub, "rubric", "rubric instruments"), "validate", cmd_rubric_validate,
+                "check one or more rubric YAML files; one line per problem", workspace=False)
     v.add_argument("paths", nargs="+", metavar="PATH")
-    v.set_defaults(func=cmd_rubric_validate)
 
-    p = sub.add_parser("sync", help="register programs.yaml and its rubrics again after editing them")
+    p = command(sub, "sync", cmd_sync, "register programs.yaml and its rubrics again after editing them")
     p.add_argument("--programs", help="programs file (default: rubrics/programs.yaml)")
-    add_workspace_arg(p)
-    p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("raters", help="raters")
-    rsub = p.add_subparsers(dest="raters_command", metavar="ACTION", required=True)
-    a = rsub.add_parser("add", help="register a rater (SME)")
+    a = command(group(sub, "raters", "raters"), "add", cmd_rater_add, "register a rater (SME)")
     a.add_argument("username", help="their Jupyter/JupyterHub user name")
     a.add_argument("name")
     a.add_argument("--email")
     a.add_argument("--adjudicator", action="store_true", help="may resolve disagreements")
     a.add_argument("--lead", action="store_true", help="lead SME (scores benchmark submissions)")
-    add_workspace_arg(a)
-    a.set_defaults(func=cmd_rater_add)
 
-    p = sub.add_parser("conflicts", help="conflicts of interest")
-    csub = p.add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
-    a = csub.add_parser("add", help="declare that a rater must never score a candidate")
+    a = command(group(sub, "conflicts", "conflicts of interest"), "add", cmd_conflict_add,
+                "declare that a rater must never score a candidate")
     a.add_argument("rater")
     a.add_argument("candidate", help="the candidate's id")
     a.add_argument("--reason")
-    add_workspace_arg(a)
-    a.set_defaults(func=cmd_conflict_add)
 
-    p = sub.add_parser("submissions", help="submissions")
-    ssub = p.add_subparsers(dest="submissions_command", metavar="ACTION", required=True)
-    i = ssub.add_parser("import", help="import submissions from CSV: all rows or none")
-    i.add_argument("csv")
-    add_workspace_arg(i)
-    i.set_defaults(func=cmd_import)
+    a = command(group(sub, "submissions", "submissions"), "import", cmd_import,
+                "import submissions from CSV: all rows or none")
+    a.add_argument("csv")
 
-    p = sub.add_parser("assign", help="assign raters (default: every unassigned submission, balanced workload)")
+    p = command(sub, "assign", cmd_assign, "assign raters (default: every unassigned submission, balanced workload)")
     p.add_argument("submission", nargs="*", type=record_id, help="submission ids (default: all received)")
     p.add_argument("--rater", action="append", help="assign this rater (repeat for each); default: automatic")
-    add_workspace_arg(p)
-    p.set_defaults(func=cmd_assign)
 
-    p = sub.add_parser("status", help="pipeline counts, overdue and due this week")
+    p = command(sub, "status", cmd_status, "pipeline counts, overdue and due this week")
     p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
-    add_workspace_arg(p)
-    p.set_defaults(func=cmd_status)
