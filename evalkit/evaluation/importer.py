@@ -171,6 +171,7 @@ def _submitted(conn, candidate_ids: list[int]) -> set[tuple[int, str]]:
     """(candidate, program) pairs that already have a submission."""
     taken = set()
     for part in _chunks(candidate_ids):
-        taken.update((r.candidate_id, r.program_id) for r in conn.execute(
-            sa.select(submissions.c.candidate_id, submissions.c.program_id).where(submissions.c.candidate_id.in_(part))))
+        query = sa.select(submissions.c.candidate_id, submissions.c.program_id).where(
+            submissions.c.candidate_id.in_(part))
+        taken.update((r.candidate_id, r.program_id) for r in conn.execute(query))
     return taken

@@ -29,13 +29,12 @@ from ..store import raters, resolved_scores, rubric_versions, submissions, utcno
 from . import scoring
 from .documents import DocumentError, document_path
 
-__all__ = [
-    "WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs", "program", "rubric_for", "rubric_version_of",
-    "add_candidate", "add_rater", "declare_conflict", "receive_submission", "assign_raters", "save_draft",
-    "submit_final", "assign_adjudicator", "adjudicate", "resubmit", "record_notification", "rater_scores",
-    "adjudication_view", "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
-    "candidate_label", "submission_record", "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
-]
+__all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs",
+           "program", "rubric_for", "rubric_version_of", "add_candidate", "add_rater", "declare_conflict",
+           "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "adjudicate",
+           "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
+           "due_report", "late_notifications", "pipeline_counts", "submission", "candidate_label", "submission_record",
+           "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications"]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
 

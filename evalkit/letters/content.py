@@ -1,13 +1,12 @@
 """What a result letter says, and the letter as HTML. Pure: no papermill, no files written.
 
 :func:`letter_content` gathers everything a candidate's result notification states from the store: letterhead and
-signatory (the program's certifying body), candidate, designation, attempt, dates, result, the scores the program discloses,
-and for a deficient result the feedback on each area of deficiency by competency domain with the date by which to
-resubmit. :func:`render_letter_html` turns it into an HTML fragment (the template ``result_letter.html.j2`` of
-:mod:`evalkit.templates`) with Jinja2 autoescaping, so text written by a candidate, an SME or an admin is always
-shown as text. The papermill template ``notebooks/templates/result_letter.ipynb`` calls :func:`show_letter`,
-which does both and displays the letter.
-"""
+signatory (the program's certifying body), candidate, designation, attempt, dates, result, the scores the program
+discloses, and for a deficient result the feedback on each area of deficiency by competency domain with the date by
+which to resubmit. :func:`render_letter_html` turns it into an HTML fragment (the template ``result_letter.html.j2``
+of :mod:`evalkit.templates`) with Jinja2 autoescaping, so text written by a candidate, an SME or an admin is always
+shown as text. The papermill template ``notebooks/templates/result_letter.ipynb`` calls :func:`show_letter`, which
+does both and displays the letter."""
 from __future__ import annotations
 
 import datetime as dt

@@ -8,6 +8,7 @@ from .schema import (assessment_results, assignments, audit, candidates, cc_acti
                      resolved_scores, rubric_versions, submissions)
 
 __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction",
-           "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions", "candidates", "raters",
-           "conflicts", "submissions", "assignments", "criterion_scores", "decisions", "resolved_scores",
-           "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions", "cc_notes"]
+           "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions",
+           "candidates", "raters", "conflicts", "submissions", "assignments", "criterion_scores", "decisions",
+           "resolved_scores", "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions",
+           "cc_notes"]

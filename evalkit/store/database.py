@@ -28,7 +28,8 @@ from . import migrate
 from .engine import DB_FILENAME, StoreConflict, StoreError, make_engine, resolve_target, safe_url, workspace_url
 from .schema import audit, meta, metadata
 
-__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "Store", "Transaction", "open_store", "workspace_url", "metadata", "utcnow"]
+__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "Store", "Transaction", "open_store", "workspace_url",
+           "metadata", "utcnow"]
 
 
 def utcnow() -> dt.datetime:

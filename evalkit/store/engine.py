@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "find_workspace", "workspace_url", "resolve_target", "make_engine", "safe_url", "target_of"]
+__all__ = ["DB_FILENAME", "StoreError", "StoreConflict", "find_workspace", "workspace_url", "resolve_target",
+           "make_engine", "safe_url", "target_of"]
 
 DB_FILENAME = "evalkit.db"
 

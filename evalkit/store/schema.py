@@ -27,7 +27,8 @@ rubric_versions = sa.Table(
     sa.Column("version", sa.String(32), primary_key=True),  # content hash
     sa.Column("rubric_id", sa.String(64), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),  # the YAML as registered, so an old score can be read with its instrument
+    # the YAML as registered, so that an old score can be read with its instrument
+    sa.Column("source", sa.Text, nullable=False),
     sa.Column("registered_at", sa.DateTime, nullable=False),
 )
 

@@ -1,11 +1,10 @@
 """The adjudicator's view: submissions whose raters disagreed beyond the tolerance, both raters' levels and
 feedback side by side per criterion (disagreements marked), and the resolved level and merged feedback.
 
-Thin over :mod:`evalkit.evaluation.workflow`: ``queue`` and ``open_adjudications`` list the work, ``assign_adjudicator`` takes
-an unassigned submission, ``adjudication_view`` shows the raters' finals (only to the assigned adjudicator),
-``save_draft`` keeps work in progress and ``adjudicate`` decides. The notebook ``notebooks/adjudicate.ipynb`` is
-one line: ``adjudication_app()``.
-"""
+Thin over :mod:`evalkit.evaluation.workflow`: ``queue`` and ``open_adjudications`` list the work,
+``assign_adjudicator`` takes an unassigned submission, ``adjudication_view`` shows the raters' finals (only to the
+assigned adjudicator), ``save_draft`` keeps work in progress and ``adjudicate`` decides. The notebook
+``notebooks/adjudicate.ipynb`` is one line: ``adjudication_app()``."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,9 +1,10 @@
 """The SME's scoring workbench: who is scoring, their queue, and the scoring form beside the work product.
 
-Thin over :mod:`evalkit.evaluation.workflow`: the queue is ``workflow.queue``, the form loads ``workflow.rater_scores`` (which
-enforces blind scoring: a rater only ever sees their own scores) and writes through ``workflow.save_draft`` and
-``workflow.submit_final``; totals and the provisional outcome come from :mod:`evalkit.evaluation.scoring`. The notebook
-``notebooks/score_submissions.ipynb`` is one line: ``scoring_app()``.
+Thin over :mod:`evalkit.evaluation.workflow`: the queue is ``workflow.queue``, the form loads
+``workflow.rater_scores`` (which enforces blind scoring: a rater only ever sees their own scores) and writes through
+``workflow.save_draft`` and ``workflow.submit_final``; totals and the provisional outcome come from
+:mod:`evalkit.evaluation.scoring`. The notebook ``notebooks/score_submissions.ipynb`` is one line:
+``scoring_app()``.
 
 :class:`RubricForm` and :class:`Workbench` are shared with the adjudicator's view
 (:mod:`evalkit.widgets.adjudication`), which differs only in what it loads, shows beside each criterion and does
@@ -69,7 +70,8 @@ class RubricForm:
     store : Store
     submission_id : int
     username : str
-        Who fills the form; they must be assigned to the submission (else :class:`evalkit.evaluation.workflow.WorkflowError`).
+        Who fills the form; they must be assigned to the submission (else
+        :class:`evalkit.evaluation.workflow.WorkflowError`).
     today : date, optional
         The decision date if the final step decides the submission (default: today).
     autosave_seconds : float
