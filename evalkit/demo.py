@@ -14,6 +14,7 @@ from typing import Callable
 
 from .calendar import add_business_days
 from .callcert import build_demo_agents
+from .certification import record_result
 from .evaluation import workflow
 from .store import Store, open_store
 
@@ -158,6 +159,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
             quality = rng.uniform(1.7, 2.3) if state == "resubmitted" else rng.uniform(1.7, 3.9)
             _make_submission(store, docs, rng, severity, ext, f"{first} {last}", program, org, quality, state, today,
                              i)
+    say("knowledge-assessment candidates: certified, recertification due, expired, in progress")
+    _knowledge_only_candidates(store, rng, today)
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
@@ -176,6 +179,7 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
            "letter-late": 34, "decided": rng.randint(22, 29)}.get(state, rng.randint(35, 240))
     received = add_business_days(today, -age)
     doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, program, org, quality))
+    _knowledge_results(store, rng, ext, program, add_business_days(received, -rng.randint(20, 120)))
     signoff = program != "ICMI-PA" or rng.random() < 0.7
     sid = workflow.receive_submission(store, ext, program, received, signoff, doc, actor="setup",
                                       is_benchmark=state == "benchmark")
@@ -218,6 +222,37 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
         doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, program, org, quality + 0.8))
         sid2 = workflow.resubmit(store, sid, again, True, doc2, actor="setup")
         workflow.assign_raters(store, sid2, actor="setup")
+
+
+def _knowledge_results(store, rng, ext, program, last_day, retake: bool | None = None, passing: bool = True):
+    """The four knowledge assessments, the last one taken on ``last_day``: a component sometimes failed once and
+    retaken; with ``passing`` False the fourth is failed."""
+    mark = workflow.program(store, program).pass_mark
+    for i in range(1, 5):
+        day = add_business_days(last_day, -(4 - i) * 5)
+        if retake if retake is not None else rng.random() < 0.15:
+            record_result(store, ext, program, f"knowledge_{i}", round(mark - rng.uniform(3, 12)), 100,
+                          add_business_days(day, -15), actor="setup")
+        good = passing or i < 4
+        score = round(rng.uniform(mark, 98)) if good else round(mark - rng.uniform(2, 10))
+        record_result(store, ext, program, f"knowledge_{i}", score, 100, day, actor="setup")
+
+
+# Knowledge-assessment-only designations (CCMA, CCMC) in every certification state: (years ago the last
+# assessment was taken, whether all four were passed).
+_KNOWLEDGE_ONLY = [("CCMA", 0.4, True), ("CCMA", 2.85, True), ("CCMA", 3.3, True), ("CCMA", 0.2, False),
+                   ("CCMC", 1.0, True), ("CCMC", 2.3, False), ("CCMC", 0.1, False), ("CCMA", 1.5, True)]
+
+
+def _knowledge_only_candidates(store, rng, today: dt.date) -> None:
+    """Candidates of CCMA and CCMC: certified, recertification due, expired, in progress, testing window over."""
+    for k, (program, years_ago, passing) in enumerate(_KNOWLEDGE_ONLY):
+        first, last = _FIRST[k], _LAST[-1 - k]
+        ext = f"{program}-{today.year}-{2000 + k}"
+        workflow.add_candidate(store, ext, first, last, f"{first.lower()}.{last.lower()}@example.org",
+                               _ORGS[k % len(_ORGS)], actor="setup")
+        _knowledge_results(store, rng, ext, program, today - dt.timedelta(days=int(365.25 * years_ago)),
+                           retake=k % 3 == 0, passing=passing)
 
 
 def _spread(rubric, rng, high: bool):

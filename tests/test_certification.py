@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from evalkit.certification import (ResultError, attempts, candidate_status, import_results, passed_on,
-                                   record_result)
+from evalkit.certification import (ResultError, attempts, candidate_status, import_results, passed_on, record_result,
+                                   standings)
 from evalkit.cli import main
 from evalkit.evaluation import workflow
 from evalkit.store import assessment_results, audit
@@ -125,3 +125,18 @@ def test_a_passed_work_product_completes_ccom(s):
     standing = candidate_status(s, "C-1", "CCOM", D(2026, 10, 1))
     assert standing.passed_on["work_product"] == D(2026, 9, 22) and standing.missing == []
     assert str(standing.status) == "certified until 2029-09-22"
+
+
+def test_candidates_list_puts_what_needs_attention_first_and_filters_by_status(s, capsys):
+    workflow.add_candidate(s, "C-2", "Bo", "Ng")
+    for i in range(1, 5):
+        record_result(s, "C-1", "CCMA", f"knowledge_{i}", 80, 100, D(2023, 3, i))   # certified until 2026-03-04
+        record_result(s, "C-2", "CCMA", f"knowledge_{i}", 80, 100, D(2025, 3, i))   # certified until 2028-03-04
+    assert main(["candidates", "list", "--today", "2026-01-15", "-w", str(s.workspace)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in lines] == [["C-1", "CCMA", "recertification"], ["C-2", "CCMA", "certified"]]
+    assert main(["candidates", "list", "--status", "certified", "--today", "2026-01-15",
+                 "-w", str(s.workspace)]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["C-2"]
+    with pytest.raises(ResultError, match="status 'lapsed': expected one of"):
+        standings(s, state="lapsed")

@@ -3,6 +3,7 @@ import hashlib
 
 import sqlalchemy as sa
 
+from evalkit.certification import standings
 from evalkit.demo import build_demo
 from evalkit.evaluation import workflow as wf
 from evalkit.store import decisions, open_store, submissions
@@ -45,3 +46,10 @@ def test_demo_is_reproducible_from_its_seed(tmp_path):
     build_demo(tmp_path / "c", seed=8, today=day, n_candidates=20)
     prints = [_fingerprint(open_store(tmp_path / x)) for x in "abc"]
     assert prints[0] == prints[1] != prints[2]
+
+
+def test_the_demo_has_candidates_in_every_certification_state(demo_workspace):
+    store = open_store(demo_workspace)
+    states = {s.status.state for s in standings(store)}
+    store.dispose()
+    assert {"certified", "recertification due", "expired", "in progress"} <= states

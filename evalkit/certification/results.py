@@ -19,10 +19,13 @@ from ..evaluation import workflow
 from ..evaluation.importer import read_table
 from ..instruments.programs import CertificationStatus, Program, certification_status
 from ..messages import show
-from ..store import Store, assessment_results, decisions, submissions, utcnow
+from ..store import Store, assessment_results, candidates, decisions, submissions, utcnow
 
 __all__ = ["ResultError", "RESULT_COLUMNS", "record_result", "import_results", "attempts", "passed_on",
-           "CandidateStatus", "candidate_status", "programs_of"]
+           "CandidateStatus", "candidate_status", "programs_of", "standings", "STATES"]
+
+#: The certification states, in the order a list of candidates shows them (what needs attention first).
+STATES = ("recertification due", "expired", "in progress", "certified")
 
 RESULT_COLUMNS = ("candidate_id", "program", "component", "score", "maximum", "taken_on", "attempt")
 _REQUIRED = ("candidate_id", "program", "component", "score", "maximum", "taken_on")
@@ -190,3 +193,15 @@ def programs_of(store: Store, candidate: str) -> list[str]:
         found |= set(conn.execute(sa.select(submissions.c.program_id)
                                   .where(submissions.c.candidate_id == cid)).scalars())
     return sorted(found)
+
+
+def standings(store: Store, today: dt.date | None = None, state: str | None = None) -> list[CandidateStatus]:
+    """Every candidate's status in every program they are in, most urgent first (recertification due, expired,
+    in progress, certified; then by the date it turns on); ``state`` keeps one of :data:`STATES`."""
+    if state is not None and state not in STATES:
+        raise ResultError(f"status {show(state)}: expected one of {', '.join(STATES)}")
+    with store.read() as conn:
+        everyone = conn.execute(sa.select(candidates.c.external_id).order_by(candidates.c.external_id)).scalars().all()
+    found = [candidate_status(store, c, p, today) for c in everyone for p in programs_of(store, c)]
+    found = [s for s in found if state is None or s.status.state == state]
+    return sorted(found, key=lambda s: (STATES.index(s.status.state), s.status.until or dt.date.max, s.candidate))

@@ -1,7 +1,7 @@
 """`evalkit results import | candidates show`: knowledge-assessment results and each candidate's standing."""
 from __future__ import annotations
 
-from ..certification import attempts, candidate_status, import_results, programs_of
+from ..certification import STATES, attempts, candidate_status, import_results, programs_of, standings
 from .common import actor, command, group, id_ranges, parse_date, store_from
 
 
@@ -32,12 +32,25 @@ def cmd_candidate_show(args) -> None:
             print(f"  {component:<14} {done}{extra}")
 
 
+def cmd_candidate_list(args) -> None:
+    rows = standings(store_from(args), parse_date(args.today, "--today"), args.status)
+    if not rows:
+        print("no candidates" + (f" with status {args.status}" if args.status else ""))
+    for s in rows:
+        until = f" {s.status.until}" if s.status.until else ""
+        print(f"{s.candidate:<18} {s.program.id:<8} {s.status.state:<20}{until:<12} {s.status.detail}")
+
+
 def register(sub) -> None:
     i = command(group(sub, "results", "knowledge & skills assessment results"), "import", cmd_results_import,
                 "import results from CSV (candidate_id, program, component, score, maximum, taken_on[, attempt]): "
                 "all rows or none")
     i.add_argument("csv")
-    s = command(group(sub, "candidates", "candidates' certification records"), "show", cmd_candidate_show,
+    candidates = group(sub, "candidates", "candidates' certification records")
+    s = command(candidates, "list", cmd_candidate_list, "every candidate's status per program, most urgent first")
+    s.add_argument("--status", choices=STATES, help="only candidates with this status")
+    s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+    s = command(candidates, "show", cmd_candidate_show,
                 "a candidate's components, attempts and certification status per program")
     s.add_argument("candidate", help="the candidate's id")
     s.add_argument("--program", help="only this program (default: every program the candidate is in)")
