@@ -793,3 +793,12 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+def test_a_coordinator_entry_without_an_agent_asks_for_one(store, tmp_path):
+    from evalkit.widgets.callcert import CoordinatorDashboard
+    cc.add_agent(store, "Jane", "Smith", "2025-11-24")
+    board = CoordinatorDashboard(store, today=D(2025, 11, 24), reports_folder=tmp_path)
+    board.note_text.value = "Progress"
+    assert board.save_note() is False and "choose the agent first" in board.note_message.value
+    assert board.save_action() is False and "choose the agent first" in board.action_message.value

@@ -445,8 +445,12 @@ class CoordinatorDashboard:
                         "warn" if due else "ok")
                 + f'<table class="ek-cc-table"><tr>{head}</tr>{"".join(rows)}</table>')
 
-    def _run(self, out: w.HTML, action: Callable[[], str]) -> bool:
-        """Run one write; show its confirmation or its refusal in ``out`` and refresh the table after a write."""
+    def _run(self, out: w.HTML, action: Callable[[], str], picker: w.Dropdown | None = None) -> bool:
+        """Run one write; show its confirmation or its refusal in ``out`` and refresh the table after a write.
+        With ``picker``, an agent must be chosen first."""
+        if picker is not None and not picker.value:
+            out.value = message("Not saved: choose the agent first.", "error")
+            return False
         try:
             text = action()
         except ERRORS as exc:
@@ -474,7 +478,8 @@ class CoordinatorDashboard:
 
     def save_note(self) -> bool:
         if self._run(self.note_message, lambda: "Saved: " + callcert.add_note(
-                self.store, self.note_agent.value, self.note_name.value, self.note_text.value, self.note_date.value)):
+                self.store, self.note_agent.value, self.note_name.value, self.note_text.value, self.note_date.value),
+                self.note_agent):
             self.note_text.value = ""
             self._show_notes()
             return True
@@ -491,7 +496,8 @@ class CoordinatorDashboard:
         label = dict(callcert.LADDER)[self.action.value]
         if self._run(self.action_message, lambda: callcert.record_action(
                 self.store, self.action_agent.value, self.action.value, self.action_date.value, self.action_by.value,
-                self.action_note.value) or f"Recorded: {label} for agent #{self.action_agent.value}."):
+                self.action_note.value) or f"Recorded: {label} for agent #{self.action_agent.value}.",
+                self.action_agent):
             self.action_note.value = ""
             return True
         return False
