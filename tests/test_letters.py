@@ -513,3 +513,21 @@ def test_admin_view_shows_pipeline_and_due_dates_previews_and_issues_letters(dem
     assert app.run_button.description == f"Issue {len(waiting) - len(chosen)} letter(s)"
     app.close()
     store.dispose()
+
+
+def test_admin_view_lists_candidates_by_certification_status(demo_workspace):
+    from evalkit.certification import standings
+    from evalkit.widgets.admin import AdminApp
+
+    app = AdminApp(demo_workspace, jobs=1)
+    try:
+        assert app.status_filter.label == "every status"  # the prompt, not an empty box
+        everyone = standings(app.store)
+        assert app.candidates.value.count("<tr class=\"ek-cert-") == len(everyone) > 0
+        app.status_filter.value = "recertification due"
+        due = [s for s in everyone if s.status.state == "recertification due"]
+        assert app.candidates.value.count("<tr class=\"ek-cert-") == len(due) > 0
+        assert all(s.candidate in app.candidates.value for s in due)
+        assert "ek-cert-certified" not in app.candidates.value
+    finally:
+        app.close()

@@ -11,11 +11,12 @@ import time
 
 import ipywidgets as w
 
+from ..certification import STATES, standings
 from ..evaluation import workflow
 from ..letters import batch as letters
 from ..letters.content import letter_content, render_letter_html
 from ..store import StoreError
-from .common import STYLE, WorkspaceError, close_tree, message, open_workspace, resolve_workspace
+from .common import STYLE, WorkspaceError, close_tree, css_name, message, open_workspace, resolve_workspace
 
 __all__ = ["AdminApp", "admin_app", "pipeline_table", "due_table"]
 
@@ -27,6 +28,9 @@ _ADMIN_STYLE = """
 .ek-admin table.ek-table td.num, .ek-admin table.ek-table th.num { text-align: right; }
 .ek-admin table.ek-table tr.ek-late td { background: #fdecec; }
 .ek-admin table.ek-table tr.ek-week td { background: #fff7e0; }
+.ek-admin table.ek-table tr.ek-cert-recertification-due td, .ek-admin table.ek-table tr.ek-cert-expired td {
+  background: #fdecec; }
+.ek-admin table.ek-table tr.ek-cert-certified td:nth-child(3) { color: #1e7b45; font-weight: 600; }
 .ek-admin .ek-preview { border: 1px solid #cbd2d9; border-radius: 4px; padding: 16px 24px; background: white;
   max-height: 70vh; overflow: auto; }
 </style>
@@ -51,6 +55,17 @@ def pipeline_table(store) -> str:
     rows.append(["all"] + [sum(counts[p][s] for p in counts) for s in workflow.STATES] +
                 [sum(sum(v.values()) for v in counts.values())])
     return _table(["program", *workflow.STATES, "total"], rows, numeric=range(1, len(workflow.STATES) + 2))
+
+
+def candidates_table(store, state: str | None = None, today: dt.date | None = None) -> str:
+    """Every candidate's certification status per program (:func:`evalkit.certification.standings`), most urgent
+    first, as an HTML table."""
+    rows = [[s.candidate, s.program.id, s.status.state, s.status.until or "", s.status.detail]
+            for s in standings(store, today, state)]
+    if not rows:
+        return message("No candidate has this status." if state else "No candidate has a result or a submission yet.")
+    classes = [f"ek-cert-{css_name(r[2])}" for r in rows]
+    return _table(["candidate", "program", "status", "until", "detail"], rows, row_classes=classes)
 
 
 def due_table(store, today: dt.date | None = None) -> tuple[str, int, int]:
@@ -103,6 +118,11 @@ class AdminApp(w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="320px", visibility="hidden"))
         self.progress_text = w.HTML()
         self.result = w.HTML()
+        # "" for all: ipywidgets shows a None value as an empty box
+        self.status_filter = w.Dropdown(options=[("every status", "")] + [(st, st) for st in STATES], value="",
+                                        description="Show", style={"description_width": "70px"})
+        self.candidates = w.HTML()
+        self.status_filter.observe(lambda _: self._show_candidates(), "value")
         self.choice.observe(self._on_choice, "value")
         self.run_button.on_click(self._on_run)
         self.children = [
@@ -115,11 +135,17 @@ class AdminApp(w.VBox):
             w.HBox([self.program, self.pdf, self.run_button]), w.HBox([self.progress, self.progress_text]),
             self.result,
             w.HTML('<div class="ek-section-title">Preview</div>'), self.choice, self.preview,
+            w.HTML('<div class="ek-section-title">Candidates: certification status</div>'), self.status_filter,
+            self.candidates,
         ]
         self.refresh()
 
+    def _show_candidates(self) -> None:
+        self.candidates.value = candidates_table(self.store, self.status_filter.value or None)
+
     def refresh(self) -> None:
-        """Re-read the pipeline, the due dates and the letters waiting to be issued."""
+        """Re-read the pipeline, the due dates, the letters waiting to be issued and the candidates' status."""
+        self._show_candidates()
         self.pipeline.value = pipeline_table(self.store)
         table, late, week = self.due_counts = due_table(self.store)
         self.due.value = table
