@@ -140,3 +140,10 @@ def test_candidates_list_puts_what_needs_attention_first_and_filters_by_status(s
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["C-2"]
     with pytest.raises(ResultError, match="status 'lapsed': expected one of"):
         standings(s, state="lapsed")
+
+
+@pytest.mark.parametrize("score", [None, "", "1e400", "nan", 10**400])
+def test_a_score_that_is_no_number_is_refused_in_one_line(s, score):
+    with pytest.raises(ResultError, match=r"^score .*(is not a number|expected a number >= 0)$"):
+        record_result(s, "C-1", "CCOM", "knowledge_1", score, 100, D(2026, 3, 2))
+    assert _count(s) == 0

@@ -37,9 +37,8 @@ class ResultError(workflow.WorkflowError):
 
 def _number(value, what: str) -> float:
     try:
-        number = float(str(value).strip()) if not isinstance(value, (int, float)) or isinstance(value, bool) \
-            else float(value)
-    except ValueError:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         raise ResultError(f"{what} {show(value)} is not a number") from None
     if not math.isfinite(number) or number < 0:
         raise ResultError(f"{what} {show(value)}: expected a number >= 0")
