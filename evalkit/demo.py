@@ -14,8 +14,8 @@ from typing import Callable
 
 from .calendar import add_business_days
 from .callcert import build_demo_agents
-from .certification import record_result
-from .evaluation import workflow
+from .certification import apply, issue_assignment, record_result, set_profile
+from .evaluation import admission, workflow
 from .store import Store, open_store
 
 __all__ = ["DEFAULT_SETTINGS", "init_workspace", "build_demo"]
@@ -67,8 +67,8 @@ def init_workspace(target, settings: dict | None = None, programs_path=None) -> 
 
 def _work_product(rng: random.Random, program: str, org: str, quality: float) -> str:
     """A plausible improvement plan; weaker plans leave sections thin, as weak submissions do."""
-    title = {"CCOM": "Operational Improvement Plan", "CCSL": "Strategic Improvement Plan",
-             "ICMI-PA": "Performance Optimization Plan"}[program]
+    title = {"CCOM": "Operational Improvement Plan", "CCSL": "Strategic Improvement Plan"}.get(
+        program, "Performance Optimization Plan")
     lines = [f"# {title}",
              # No candidate name: every program hides the candidate from raters, and the document is shown to them.
              "", f"**Organisation:** {org}  ", f"**Program:** {program}", "",
@@ -141,11 +141,12 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
         workflow.add_rater(store, username, name, f"{username}@example.org", is_adjudicator=adjudicator,
                            is_lead=lead, actor="setup")
         severity[username] = sev
-    programs = ["CCOM"] * 5 + ["CCSL"] * 2 + ["ICMI-PA"] * 3
+    programs = ["CCOM"] * 5 + ["CCSL"] * 2 + ["ICMI-SL", "ICMI-OM", "ICMI-MC"]
     people = rng.sample([(f, l) for f in _FIRST for l in _LAST], n_candidates)
     plan = _plan(n_candidates)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", workflow.SignoffWarning)
+        for quiet in (workflow.SignoffWarning, admission.LateReceiptWarning, admission.KnowledgeFirstWarning):
+            warnings.simplefilter("ignore", quiet)
         for i, ((first, last), state) in enumerate(zip(people, plan)):
             if i % 12 == 0:
                 say(f"candidates {i + 1}-{min(i + 12, n_candidates)} of {n_candidates}: work products and scores")
@@ -159,8 +160,9 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
             quality = rng.uniform(1.7, 2.3) if state == "resubmitted" else rng.uniform(1.7, 3.9)
             _make_submission(store, docs, rng, severity, ext, f"{first} {last}", program, org, quality, state, today,
                              i)
-    say("knowledge-assessment candidates: certified, recertification due, expired, in progress")
-    _knowledge_only_candidates(store, rng, today)
+        say("knowledge-assessment candidates: certified, recertification due, expired, in progress; advancement")
+        _knowledge_only_candidates(store, rng, today)
+        _advancing_candidate(store, docs, rng, severity, today)
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
@@ -173,14 +175,41 @@ def _plan(n: int) -> list[str]:
     return [cycle[i % len(cycle)] for i in range(n)]
 
 
-def _make_submission(store, docs, rng, severity, ext, name, program, org, quality, state, today, i):
+# What candidates bring: (role, years) of call-centre experience; every fifth CIAC candidate is short of the
+# one year in role and is admitted by an admin's recorded override.
+_PROFILE_ROLES = {"CCOM": "management", "CCSL": "strategic_leadership"}
+
+
+def _admit(store, rng, ext, program, received, i, knowledge: bool = True):
+    """The candidate's profile, application and assignment before their work product: an application some months
+    before, the assignment issued within its 60 business days (one in nine received late)."""
+    role = _PROFILE_ROLES.get(program, "management")
+    short = program in _PROFILE_ROLES and i % 5 == 2
+    set_profile(store, ext, {
+        "education": {"highest": rng.choice(["high_school", "associate", "bachelor", "master"])},
+        "experience": [{"years": 0.5 if short else round(rng.uniform(1.5, 12), 1), "role": role, "call_center": True,
+                        "employer": rng.choice(["private", "private", "government"]),
+                        "supervision_years": 0.5 if short else 1.0}]}, actor="setup")
+    issued = add_business_days(received, -(70 if i % 9 == 4 else rng.randint(20, 55)))
+    applied = add_business_days(issued, -rng.randint(60, 130) if knowledge else -5)
+    apply(store, ext, program, applied, override="verified by phone with the employer: acting manager since "
+          "the site opened" if short else None, actor="setup")
+    if knowledge:
+        _knowledge_results(store, rng, ext, program, add_business_days(issued, -rng.randint(3, 20)))
+    issue_assignment(store, ext, program, issued, actor="setup")
+
+
+def _make_submission(store, docs, rng, severity, ext, name, program, org, quality, state, today, i,
+                     knowledge: bool = True):
     fmt = ["md", "md", "txt", "docx"][i % 4]
     age = {"received": 3, "scoring-new": 6, "scoring-draft": 10, "adjudication": 20, "overdue": 40,
            "letter-late": 34, "decided": rng.randint(22, 29)}.get(state, rng.randint(35, 240))
     received = add_business_days(today, -age)
     doc = _write_document(docs, f"{ext}-1", fmt, _work_product(rng, program, org, quality))
-    _knowledge_results(store, rng, ext, program, add_business_days(received, -rng.randint(20, 120)))
-    signoff = program != "ICMI-PA" or rng.random() < 0.7
+    if state != "benchmark":
+        _admit(store, rng, ext, program, received, i, knowledge and workflow.program(store, program).components[0]
+               .startswith("knowledge_"))
+    signoff = not program.startswith("ICMI") or rng.random() < 0.7
     sid = workflow.receive_submission(store, ext, program, received, signoff, doc, actor="setup",
                                       is_benchmark=state == "benchmark")
     if state == "received":
@@ -219,6 +248,9 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
         workflow.record_notification(store, sid, min(add_business_days(decided_on, 2), today), [], actor="setup")
     if state == "resubmitted" and workflow.decided_result(store, sid)["result"] == "deficient":
         again = add_business_days(today, -4)
+        if workflow.resubmission_deadline(store, sid) < again:
+            workflow.grant_extension(store, sid, again, "hospitalised for three weeks (doctor's note on file)",
+                                     actor="setup")
         doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, program, org, quality + 0.8))
         sid2 = workflow.resubmit(store, sid, again, True, doc2, actor="setup")
         workflow.assign_raters(store, sid2, actor="setup")
@@ -253,6 +285,16 @@ def _knowledge_only_candidates(store, rng, today: dt.date) -> None:
                                _ORGS[k % len(_ORGS)], actor="setup")
         _knowledge_results(store, rng, ext, program, today - dt.timedelta(days=int(365.25 * years_ago)),
                            retake=k % 3 == 0, passing=passing)
+
+
+def _advancing_candidate(store, docs, rng, severity, today: dt.date) -> None:
+    """A CCMA holder who advances to CCOM with a year managing and a passed work product, keeping their CCMA
+    knowledge assessments."""
+    ext, first, last = f"CCMA-{today.year}-2100", "Ines", "Walsh"
+    workflow.add_candidate(store, ext, first, last, "ines.walsh@example.org", _ORGS[0], actor="setup")
+    _knowledge_results(store, rng, ext, "CCMA", today - dt.timedelta(days=700), retake=False)
+    _make_submission(store, docs, rng, severity, ext, f"{first} {last}", "CCOM", _ORGS[0], 3.6, "notified", today,
+                     1, knowledge=False)
 
 
 def _spread(rubric, rng, high: bool):

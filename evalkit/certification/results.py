@@ -19,10 +19,10 @@ from ..evaluation import workflow
 from ..evaluation.importer import read_table
 from ..instruments.programs import CertificationStatus, Program, certification_status
 from ..messages import show
-from ..store import Store, assessment_results, candidates, decisions, submissions, utcnow
+from ..store import Store, assessment_results, candidacies, candidates, decisions, submissions, utcnow
 
 __all__ = ["ResultError", "RESULT_COLUMNS", "record_result", "import_results", "attempts", "passed_on",
-           "CandidateStatus", "candidate_status", "programs_of", "standings", "STATES"]
+           "CandidateStatus", "candidate_status", "programs_of", "standings", "STATES", "held_lower"]
 
 #: The certification states, in the order a list of candidates shows them (what needs attention first).
 STATES = ("recertification due", "expired", "in progress", "certified")
@@ -139,7 +139,7 @@ def attempts(store: Store, candidate: str, program_id: str) -> list[dict]:
             assessment_results.c.candidate_id == cid, assessment_results.c.program_id == program_id)
             .order_by(assessment_results.c.component, assessment_results.c.attempt)).mappings().all()
     return [{**r, "percent": 100 * r["score"] / r["maximum"],
-             "passed": round(100 * r["score"] / r["maximum"], 6) >= program.pass_mark} for r in rows]
+             "passed": program.passes(r["score"], r["maximum"])} for r in rows]
 
 
 def passed_on(store: Store, candidate: str, program_id: str) -> dict[str, dt.date | None]:
@@ -164,33 +164,64 @@ def passed_on(store: Store, candidate: str, program_id: str) -> dict[str, dt.dat
 
 @dataclass(frozen=True)
 class CandidateStatus:
-    """A candidate's standing in one program: the components' pass dates and the status they give."""
+    """A candidate's standing in one program: the components' pass dates and the status they give; ``advancing_from``
+    names the lower designation whose holder's knowledge assessments count here (None: none)."""
 
     candidate: str
     program: Program
     passed_on: dict
     status: CertificationStatus
+    advancing_from: str | None = None
+
+    @property
+    def credited(self) -> list[str]:
+        """The components met by advancement rather than passed here."""
+        if not self.advancing_from:
+            return []
+        return [c for c in self.program.components if c.startswith("knowledge_")]
 
     @property
     def missing(self) -> list[str]:
-        return [c for c, day in self.passed_on.items() if day is None]
+        return [c for c, day in self.passed_on.items() if day is None and c not in self.credited]
+
+
+def held_lower(store: Store, candidate: str, program_id: str, on: dt.date) -> str | None:
+    """The designation the candidate holds on ``on`` that advances to ``program_id`` (CCMA to CCOM, CCMC to
+    CCSL), or None."""
+    lower = sorted(p for p in workflow.programs_advancing_to(store, program_id))
+    for p in lower:
+        if p in programs_of(store, candidate) and candidate_status(store, candidate, p, on).status.holds:
+            return p
+    return None
 
 
 def candidate_status(store: Store, candidate: str, program_id: str, today: dt.date | None = None) -> CandidateStatus:
-    """The candidate's certification status in the program as of ``today`` (default: today)."""
+    """The candidate's certification status in the program as of ``today`` (default: today).
+
+    A holder of a lower designation that advances to this one (CCMA to CCOM) has its knowledge assessments
+    credited: they need the work product only, and the designation dates from it. The lower designation must be
+    held on the day the work product passed (or today, while it has not).
+    """
+    today = today or dt.date.today()
     program = workflow.program(store, program_id)
     done = passed_on(store, candidate, program_id)
-    return CandidateStatus(candidate, program, done, certification_status(program, done, today or dt.date.today()))
+    lower = None
+    if program.work_product is not None and workflow.programs_advancing_to(store, program_id):
+        lower = held_lower(store, candidate, program_id, min(done.get("work_product") or today, today))
+    credited = {c for c in program.components if c.startswith("knowledge_")} if lower else set()
+    return CandidateStatus(candidate, program, done, certification_status(program, done, today, credited), lower)
 
 
 def programs_of(store: Store, candidate: str) -> list[str]:
-    """The programs the candidate has a result or a submission in, sorted."""
+    """The programs the candidate has applied to, or has a result or a submission in, sorted."""
     with store.read() as conn:
         cid = workflow.candidate_id(conn, candidate)
         found = set(conn.execute(sa.select(assessment_results.c.program_id)
                                  .where(assessment_results.c.candidate_id == cid)).scalars())
         found |= set(conn.execute(sa.select(submissions.c.program_id)
                                   .where(submissions.c.candidate_id == cid)).scalars())
+        found |= set(conn.execute(sa.select(candidacies.c.program_id)
+                                  .where(candidacies.c.candidate_id == cid)).scalars())
     return sorted(found)
 
 

@@ -1,7 +1,10 @@
-"""`evalkit results import | candidates show`: knowledge-assessment results and each candidate's standing."""
+"""`evalkit results import | candidates show | list | profile | apply | issue`: the candidate's certification
+record (profile, candidacies, knowledge-assessment results) and standing."""
 from __future__ import annotations
 
-from ..certification import STATES, attempts, candidate_status, import_results, programs_of, standings
+from ..certification import (STATES, apply, attempts, candidacy, candidate_status, eligibility, import_profiles,
+                             import_results, issue_assignment, programs_of, standings)
+from ..evaluation.admission import describe
 from .common import actor, command, group, id_ranges, parse_date, store_from
 
 
@@ -21,13 +24,26 @@ def cmd_candidate_show(args) -> None:
         standing = candidate_status(store, args.candidate, program_id, today)
         print(f"{args.candidate} · {standing.program.name} ({program_id}): {standing.status.state} "
               f"({standing.status.detail})")
+        admitted = candidacy(store, args.candidate, program_id)
+        if admitted:
+            issued = admitted["assignment_issued_on"]
+            clock = (f"; assignment issued {issued}, due {standing.program.completion_due(issued)}" if issued
+                     else "")
+            print(f"  applied {admitted['applied_on']}: {describe(admitted)}{clock}")
+        else:
+            checked = eligibility(store, args.candidate, program_id)
+            if checked is not None:
+                verdict = (f"eligible by route {checked.route}" if checked.eligible
+                           else f"not eligible: {'; '.join(checked.reasons)}")
+                print(f"  not applied; {verdict}")
         tried = {}
         for a in attempts(store, args.candidate, program_id):
             tried.setdefault(a["component"], []).append(
                 f"{a['taken_on']} {a['score']:g}/{a['maximum']:g} = {a['percent']:.1f}%"
                 f"{' pass' if a['passed'] else ''}")
         for component, day in standing.passed_on.items():
-            done = f"passed {day}" if day else "not yet passed"
+            done = (f"passed {day}" if day else f"credited (holder of {standing.advancing_from})"
+                    if component in standing.credited else "not yet passed")
             extra = f"  [{'; '.join(tried[component])}]" if component in tried else ""
             print(f"  {component:<14} {done}{extra}")
 
@@ -39,6 +55,24 @@ def cmd_candidate_list(args) -> None:
     for s in rows:
         until = f" {s.status.until}" if s.status.until else ""
         print(f"{s.candidate:<18} {s.program.id:<8} {s.status.state:<20}{until:<12} {s.status.detail}")
+
+
+def cmd_profiles_import(args) -> None:
+    updated = import_profiles(store_from(args), args.file, actor=actor())
+    print(f"stored {len(updated)} profile(s): {', '.join(updated)}")
+
+
+def cmd_apply(args) -> None:
+    store = store_from(args)
+    admitted = apply(store, args.candidate, args.program, parse_date(args.on, "--on"), args.override, actor=actor())
+    print(f"candidate {args.candidate} admitted to {args.program} on {admitted['applied_on']}: {describe(admitted)}")
+
+
+def cmd_issue(args) -> None:
+    issued = issue_assignment(store_from(args), args.candidate, args.program, parse_date(args.on, "--on"),
+                              actor=actor())
+    print(f"candidate {args.candidate}'s {args.program} work product assignment issued "
+          f"{issued['assignment_issued_on']}; due {issued['complete_by']}")
 
 
 def register(sub) -> None:
@@ -55,3 +89,17 @@ def register(sub) -> None:
     s.add_argument("candidate", help="the candidate's id")
     s.add_argument("--program", help="only this program (default: every program the candidate is in)")
     s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+    s = command(candidates, "profiles", cmd_profiles_import,
+                "store candidates' experience and education from YAML ({id: profile}) or CSV: all or none")
+    s.add_argument("file")
+    s = command(candidates, "apply", cmd_apply,
+                "admit a candidate to a program: eligible by a route, or with --override and its reason")
+    s.add_argument("candidate")
+    s.add_argument("program")
+    s.add_argument("--on", help="application date (YYYY-MM-DD; default today)")
+    s.add_argument("--override", metavar="REASON", help="admit although not eligible, for this reason (recorded)")
+    s = command(candidates, "issue", cmd_issue,
+                "record the day the work product assignment was issued: the completion clock starts")
+    s.add_argument("candidate")
+    s.add_argument("program")
+    s.add_argument("--on", required=True, help="issue date (YYYY-MM-DD)")

@@ -51,6 +51,20 @@ def cmd_import(args) -> None:
     print(f"imported {len(ids)} submission(s): {id_ranges(ids)}")
 
 
+def cmd_resubmit(args) -> None:
+    store = store_from(args)
+    sid = workflow.resubmit(store, args.previous, parse_date(args.received, "--received"), args.signoff,
+                            args.document, actor=actor())
+    print(f"submission {sid} received: the resubmission of {args.previous}")
+
+
+def cmd_extend(args) -> None:
+    store = store_from(args)
+    granted = workflow.grant_extension(store, args.submission, parse_date(args.until, "--until"), args.reason,
+                                       actor=actor())
+    print(f"submission {args.submission}: resubmission deadline extended to {granted['until']}")
+
+
 def cmd_assign(args) -> None:
     store = store_from(args)
     ids = args.submission or [r["id"] for r in workflow.due_report(store) if r["state"] == "received"]
@@ -149,9 +163,19 @@ def register(sub) -> None:
     a.add_argument("candidate", help="the candidate's id")
     a.add_argument("--reason")
 
-    a = command(group(sub, "submissions", "submissions"), "import", cmd_import,
-                "import submissions from CSV: all rows or none")
+    subs = group(sub, "submissions", "submissions")
+    a = command(subs, "import", cmd_import, "import submissions from CSV: all rows or none")
     a.add_argument("csv")
+    a = command(subs, "resubmit", cmd_resubmit,
+                "receive a corrected work product for a deficient submission, by its deadline or extension")
+    a.add_argument("previous", type=record_id, help="the deficient submission's id")
+    a.add_argument("--received", help="date received (YYYY-MM-DD; default today)")
+    a.add_argument("--signoff", action="store_true", help="the manager signed the corrected work product off")
+    a.add_argument("--document", help="the work product's path in the workspace's documents folder")
+    a = command(subs, "extend", cmd_extend, "grant a deficient submission a later resubmission deadline")
+    a.add_argument("submission", type=record_id)
+    a.add_argument("--until", required=True, help="the new deadline (YYYY-MM-DD)")
+    a.add_argument("--reason", required=True, help="why (recorded with your name)")
 
     p = command(sub, "assign", cmd_assign, "assign raters (default: every unassigned submission, balanced workload)")
     p.add_argument("submission", nargs="*", type=record_id, help="submission ids (default: all received)")

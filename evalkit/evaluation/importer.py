@@ -1,10 +1,13 @@
 """Import submissions from a CSV file: every row or none.
 
 Columns (header row required; extra columns are refused so a misspelt one is not silently ignored):
-``candidate_id, first_name, last_name, email, program, received_on, manager_signoff, document``.
+``candidate_id, first_name, last_name, email, program, received_on, manager_signoff, document,
+previous_submission, eligibility_override``.
 A candidate not yet registered is registered from the row; for one already registered, names given in the row
 must match the registered ones (a mistyped id is refused, not filed under someone else). ``manager_signoff`` is
-yes/no (true/false, 1/0).
+yes/no (true/false, 1/0). ``previous_submission`` (optional) is the id of the deficient submission a row corrects;
+``eligibility_override`` (optional) is the admin's reason to admit a candidate the program's eligibility rule set
+does not (see :mod:`evalkit.evaluation.admission`).
 """
 from __future__ import annotations
 
@@ -16,12 +19,12 @@ import sqlalchemy as sa
 
 from ..messages import one_line
 from ..store import Store, candidates, submissions, utcnow
-from . import workflow
+from . import admission, workflow
 
 __all__ = ["COLUMNS", "REQUIRED", "read_table", "import_submissions"]
 
 COLUMNS = ("candidate_id", "first_name", "last_name", "email", "program", "received_on", "manager_signoff",
-           "document")
+           "document", "previous_submission", "eligibility_override")
 REQUIRED = ("candidate_id", "program", "received_on", "manager_signoff")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
@@ -117,9 +120,11 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
             if (cand, prog) in seen:
                 raise workflow.WorkflowError(f"candidate {cand} appears twice for {prog} in this file")
             seen.add((cand, prog))
-            staged.append((where, cand, row, workflow.receipt(store, prog, row.get("received_on"),
-                                                              _flag(row.get("manager_signoff")),
-                                                              (row.get("document") or "").strip() or None)))
+            sub = workflow.receipt(store, prog, row.get("received_on"), _flag(row.get("manager_signoff")),
+                                   (row.get("document") or "").strip() or None)
+            sub["previous_id"] = _previous(row.get("previous_submission"))
+            sub["override"] = admission.override_reason(row.get("eligibility_override") or None)
+            staged.append((where, cand, row, sub))
     with store.transaction(actor) as tx:
         known = _registered(tx.conn, {cand for _, cand, _, _ in staged})
         taken = _submitted(tx.conn, [k["id"] for k in known.values()])
@@ -129,7 +134,7 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
                 if cand in known:
                     _check_same_person(cand, (known[cand]["first_name"], known[cand]["last_name"]),
                                        (row.get("first_name"), row.get("last_name")))
-                    if (known[cand]["id"], sub["program_id"]) in taken:
+                    if (known[cand]["id"], sub["program_id"]) in taken and sub["previous_id"] is None:
                         raise workflow.WorkflowError(f"candidate {cand} already has a {sub['program_id']} submission; "
                                                      "a corrected work product is a resubmission")
                 elif cand not in new:
@@ -138,9 +143,30 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
         ids = {cand: k["id"] for cand, k in known.items()}
         ids.update((r["external_id"], r["id"]) for r in tx.insert_many(candidates, list(new.values())))
         now = utcnow()
-        rows = tx.insert_many(submissions, [{**sub, "candidate_id": ids[cand], "attempt": 1, "created_at": now}
-                                            for _, cand, _, sub in staged], action="receive")
-    return [r["id"] for r in rows]
+        first, made = [], {}
+        for where, cand, row, sub in staged:
+            override, previous = sub.pop("override"), sub["previous_id"]
+            with _at(where):
+                if previous is not None:  # a resubmission: checked and numbered as one received on its own
+                    made[where] = workflow._receive(store, tx, cand, sub["program_id"], sub["received_on"],
+                                                    sub["manager_signoff"], sub["document"], previous_id=previous)
+                    continue
+                if not sub["is_benchmark"]:
+                    sub.update(admission.admit(tx, workflow.program(store, sub["program_id"]), ids[cand], cand,
+                                               sub["received_on"], override))
+            first.append((where, {**sub, "candidate_id": ids[cand], "attempt": 1, "created_at": now}))
+        rows = tx.insert_many(submissions, [values for _, values in first], action="receive")
+        made.update((where, r["id"]) for (where, _), r in zip(first, rows))
+    return [made[where] for where, _, _, _ in staged]
+
+
+def _previous(value) -> int | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**63):
+        raise workflow.WorkflowError(f"previous_submission {text!r}: expected the id of a deficient submission")
+    return int(text)
 
 
 @contextlib.contextmanager

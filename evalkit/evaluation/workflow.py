@@ -25,8 +25,9 @@ from ..messages import show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
 from ..store import Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
 from ..store import programs as programs_table
-from ..store import raters, resolved_scores, rubric_versions, submissions, utcnow
-from . import scoring
+from ..store import raters, resolved_scores, resubmission_extensions, rubric_versions, submissions, utcnow
+from . import admission, scoring
+from .errors import WorkflowError
 from .documents import DocumentError, document_path
 
 __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs",
@@ -34,13 +35,10 @@ __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_
            "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "adjudicate",
            "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
            "due_report", "late_notifications", "pipeline_counts", "submission", "candidate_label", "submission_record",
-           "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications"]
+           "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
+           "grant_extension", "resubmission_deadline", "programs_advancing_to"]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
-
-
-class WorkflowError(ValueError):
-    """A step that the process does not allow, with the reason in one line."""
 
 
 class RubricChangedWarning(UserWarning):
@@ -134,6 +132,13 @@ def rubric_for(store: Store, version: str) -> Rubric:
     if rubric.version != version:
         raise StoreError(f"stored rubric {version} hashes to {rubric.version}: the database was altered")
     return rubric
+
+
+def programs_advancing_to(store: Store, program_id: str) -> list[str]:
+    """The programs whose holders advance to ``program_id`` (CCMA and CCOM, CCMC and CCSL)."""
+    with store.read() as conn:
+        registered = conn.execute(sa.select(programs_table.c.id)).scalars().all()
+    return sorted(p for p in registered if p != program_id and program(store, p).advances_to == program_id)
 
 
 def rubric_version_of(store: Store, program_id: str) -> str:
@@ -274,15 +279,18 @@ def _as_date(value, what: str) -> dt.date:
 
 def receive_submission(store: Store, candidate: str, program_id: str, received_on, manager_signoff: bool,
                        document: str | None = None, actor: str = "admin", previous_id: int | None = None,
-                       is_benchmark: bool = False) -> int:
+                       is_benchmark: bool = False, override: str | None = None) -> int:
     """Record a work product received for evaluation; returns the submission id.
 
     Refused without manager sign-off where the program requires it; a :class:`SignoffWarning` is issued where
-    the program only encourages it. The notification deadline is set from the receipt date.
+    the program only encourages it. The notification deadline is set from the receipt date. A first work product
+    is admitted as :func:`evalkit.evaluation.admission.admit` says (eligibility, with ``override`` the admin's
+    reason to admit an ineligible candidate; knowledge assessments first; the completion deadline); a
+    resubmission must come by its deadline or an extension of it.
     """
     with store.transaction(actor) as tx:
         return _receive(store, tx, candidate, program_id, received_on, manager_signoff, document, previous_id,
-                        is_benchmark)
+                        is_benchmark, override)
 
 
 def _check_document(store: Store, document: str | None) -> None:
@@ -331,11 +339,15 @@ def receipt(store: Store, program_id: str, received_on, manager_signoff: bool, d
 
 
 def _receive(store: Store, tx, candidate: str, program_id: str, received_on, manager_signoff: bool,
-             document: str | None, previous_id: int | None = None, is_benchmark: bool = False) -> int:
+             document: str | None, previous_id: int | None = None, is_benchmark: bool = False,
+             override: str | None = None) -> int:
     values = receipt(store, program_id, received_on, manager_signoff, document, is_benchmark)
     cid = candidate_id(tx.conn, candidate)
     if previous_id is not None:
         _check_resubmission(tx, previous_id, cid, candidate, program_id, values["received_on"])
+    elif not is_benchmark:
+        values.update(admission.admit(tx, program(store, program_id), cid, candidate, values["received_on"],
+                                      override))
     attempts = tx.execute(sa.select(sa.func.max(submissions.c.attempt)).where(
         submissions.c.candidate_id == cid, submissions.c.program_id == program_id)).scalar() or 0
     if previous_id is None and attempts:
@@ -365,11 +377,65 @@ def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str,
     if received_on < decision["decided_on"]:
         raise WorkflowError(f"received date {received_on} is before submission {previous_id} was decided on "
                             f"{decision['decided_on']}")
+    deadline = _resubmission_deadline(tx.conn, previous_id, decision)
+    if deadline is not None and received_on > deadline:
+        raise WorkflowError(f"the resubmission of {previous_id} was received {received_on}, after its deadline "
+                            f"{deadline}; an admin may grant an extension (evalkit submissions extend "
+                            f"{previous_id} --until DATE --reason ...)")
+
+
+def _resubmission_deadline(conn, submission_id: int, decision: dict) -> dt.date | None:
+    """The last day a corrected work product is accepted: the decision's deadline or the latest extension of it
+    (None: a decision made before deadlines were recorded)."""
+    extended = conn.execute(sa.select(sa.func.max(resubmission_extensions.c.until))
+                            .where(resubmission_extensions.c.submission_id == submission_id)).scalar()
+    dates = [as_date(d) for d in (decision["resubmit_by"], extended) if d is not None]
+    return max(dates) if dates else None
+
+
+def resubmission_deadline(store: Store, submission_id: int) -> dt.date | None:
+    """The deadline for correcting a deficient submission, extensions included (None: none recorded, or the
+    submission is not decided as deficient)."""
+    with store.read() as conn:
+        decision = conn.execute(sa.select(decisions).where(decisions.c.submission_id == submission_id)
+                                ).mappings().first()
+        if decision is None or decision["result"] != "deficient":
+            return None
+        return _resubmission_deadline(conn, submission_id, dict(decision))
+
+
+def grant_extension(store: Store, submission_id: int, until, reason: str, actor: str = "admin") -> dict:
+    """Give a deficient submission a later resubmission deadline; who granted it and why are recorded.
+
+    Refused for a submission that is not deficient, already resubmitted, or an ``until`` not after the present
+    deadline.
+    """
+    until = _as_date(until, "extension date")
+    reason = admission.override_reason(reason)
+    if reason is None:
+        raise WorkflowError("an extension needs a reason")
+    with store.transaction(actor) as tx:
+        _lock_submission(tx, submission_id)
+        decision = tx.get(decisions, {"submission_id": submission_id})
+        if decision is None or decision["result"] != "deficient":
+            raise WorkflowError(f"submission {submission_id} is not decided as deficient; only a deficient result "
+                                "has a resubmission deadline")
+        later = tx.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == submission_id)).scalar()
+        if later is not None:
+            raise WorkflowError(f"submission {submission_id} was already resubmitted as {later}")
+        current = _resubmission_deadline(tx.conn, submission_id, decision)
+        if until <= (current or as_date(decision["decided_on"])):
+            raise WorkflowError(f"extension to {until} is not after the present deadline "
+                                f"{current or decision['decided_on']}")
+        return tx.insert(resubmission_extensions, {"submission_id": submission_id, "until": until,
+                                                   "granted_by": tx.actor, "reason": reason,
+                                                   "granted_at": utcnow()}, action="extend")
 
 
 def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool, document: str | None = None,
              actor: str = "admin") -> int:
-    """A corrected work product: a new attempt linked to a deficient one, with its own clock."""
+    """A corrected work product: a new attempt linked to a deficient one, with its own notification clock, received
+    by the deadline the deficient result's letter gave (or an extension of it)."""
     prev = submission_record(store, previous_id)
     return receive_submission(store, prev["candidate_external_id"], prev["program_id"], received_on,
                               manager_signoff, document, actor, previous_id=previous_id)
@@ -592,7 +658,7 @@ def submit_final(store: Store, submission_id: int, username: str, levels: Mappin
         if comment is not None:
             update["comment"] = comment
         tx.update(assignments, {"id": a["id"]}, update, action="submit_final")
-        return _compare_if_complete(tx, sub, rubric, today or dt.date.today())
+        return _compare_if_complete(tx, sub, program(store, sub["program_id"]), rubric, today or dt.date.today())
 
 
 def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tuple[dict, dict]]:
@@ -602,7 +668,7 @@ def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tu
     return {username: _own_scores(conn, aid) for aid, status, username in rows if status == "final"}
 
 
-def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
+def _compare_if_complete(tx, sub: dict, prog: Program, rubric: Rubric, today: dt.date) -> str:
     statuses = tx.execute(sa.select(assignments.c.status).where(
         assignments.c.submission_id == sub["id"], assignments.c.role == "rater")).scalars().all()
     if len(statuses) < 2 or any(s != "final" for s in statuses):
@@ -615,7 +681,8 @@ def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
         gold = sorted(leads & set(finals))
         if gold:
             levels, feedback = finals[gold[0]]
-            _decide(tx, sub, rubric, {k: float(v) for k, v in levels.items()}, feedback, "benchmark", gold[0], today)
+            _decide(tx, sub, prog, rubric, {k: float(v) for k, v in levels.items()}, feedback, "benchmark", gold[0],
+                    today)
             return "decided"
     comparison = scoring.compare_raters(rubric, by_rater)
     if comparison.needs_adjudication:
@@ -623,7 +690,7 @@ def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
         return "adjudication"
     resolved = scoring.resolve_levels(rubric, by_rater)
     merged = {c.id: _merge_feedback(fb.get(c.id, "") for _, fb in finals.values()) for c in rubric.criteria}
-    _decide(tx, sub, rubric, resolved, merged, "agreement", "raters in agreement", today)
+    _decide(tx, sub, prog, rubric, resolved, merged, "agreement", "raters in agreement", today)
     return "decided"
 
 
@@ -636,15 +703,18 @@ def _merge_feedback(texts: Iterable[str]) -> str:
     return "\n\n".join(seen)
 
 
-def _decide(tx, sub: dict, rubric: Rubric, resolved: Mapping[str, float], feedback: Mapping[str, str],
-            method: str, by: str, today: dt.date) -> None:
+def _decide(tx, sub: dict, prog: Program, rubric: Rubric, resolved: Mapping[str, float],
+            feedback: Mapping[str, str], method: str, by: str, today: dt.date) -> None:
+    """Record the result. A deficient one gets its resubmission deadline, which the letter states."""
     result = scoring.outcome(rubric, resolved)
+    deficient = result.result == "deficient" and not sub["is_benchmark"]
     for c in rubric.criteria:
         tx.insert(resolved_scores, {"submission_id": sub["id"], "criterion_id": c.id, "level": resolved[c.id],
                                     "feedback": feedback.get(c.id, "") or ""}, action="resolve")
     tx.insert(decisions, {"submission_id": sub["id"], "result": result.result, "total_percent": result.total,
                           "method": method, "decided_on": today, "decided_by": by,
-                          "rubric_version": rubric.version}, action="decide")
+                          "rubric_version": rubric.version,
+                          "resubmit_by": prog.resubmission_due(today) if deficient else None}, action="decide")
     tx.update(submissions, {"id": sub["id"]}, {"state": "decided"}, action="decide")
 
 
@@ -717,8 +787,8 @@ def adjudicate(store: Store, submission_id: int, username: str, levels: Mapping[
             raise WorkflowError(f"adjudication of submission {submission_id} is incomplete: " + "; ".join(gaps))
         tx.update(assignments, {"id": a["id"]}, {"status": "final", "saved_at": now, "submitted_at": now},
                   action="adjudicate")
-        _decide(tx, sub, rubric, {k: float(v) for k, v in own_levels.items()}, own_feedback, "adjudication",
-                username, today or dt.date.today())
+        _decide(tx, sub, program(store, sub["program_id"]), rubric, {k: float(v) for k, v in own_levels.items()},
+                own_feedback, "adjudication", username, today or dt.date.today())
     return "decided"
 
 

@@ -1,8 +1,8 @@
-"""Designations and their rules: pass marks, components, windows, sign-off, eligibility.
+"""Designations and their rules: pass marks, components, windows, sign-off, admission, eligibility rule set.
 
 The rules are data in ``rubrics/programs.yaml``; this module validates them and answers questions about them:
-a candidate's certification status from component results, eligibility from experience and credentials, and a
-program's holiday calendar and deadlines.
+a candidate's certification status from component results, and a program's holiday calendar and deadlines.
+Eligibility is a rule set of :mod:`evalkit.instruments.eligibility` named by the program.
 """
 from __future__ import annotations
 
@@ -15,23 +15,24 @@ import yaml
 
 from ..calendar import HolidayCalendar, add_business_days
 from ..messages import one_line, show
+from .eligibility import EligibilityError, shipped_rule_sets
 from .yamltext import Loader, screen, yaml_error
 
 __all__ = [
     "ProgramError",
     "WorkProduct",
-    "Substitution",
     "CertifyingBody",
-    "Eligibility",
+    "Admission",
     "Program",
     "CertificationStatus",
     "load_programs",
     "default_programs_path",
     "certification_status",
-    "check_eligibility",
 ]
 
 SIGNOFF_RULES = ("required", "encouraged", "none")
+KNOWLEDGE_FIRST_RULES = ("refuse", "warn", "none")
+LATE_RECEIPT_RULES = ("refuse", "flag")
 
 
 class ProgramError(ValueError):
@@ -61,17 +62,13 @@ class WorkProduct:
 
 
 @dataclass(frozen=True)
-class Substitution:
-    credential: str
-    years: float
-    group: str
+class Admission:
+    """What receipt of a work product checks beyond eligibility: a work product before every knowledge assessment
+    is passed (``refuse``, ``warn`` or ``none``), and one received after its completion deadline (``refuse`` or
+    ``flag``)."""
 
-
-@dataclass(frozen=True)
-class Eligibility:
-    experience_years: float = 0.0
-    experience: str = ""
-    substitutions: tuple[Substitution, ...] = ()
+    knowledge_first: str = "warn"
+    late_receipt: str = "flag"
 
 
 @dataclass(frozen=True)
@@ -88,12 +85,15 @@ class Program:
     recertification_notice_days: int
     completion_business_days: int
     notification_business_days: int
+    resubmission_business_days: int
     raters_per_submission: int
     hide_candidate_from_raters: bool
     disclose_scores: bool
     holidays: HolidayCalendar = field(compare=False)
-    eligibility: Eligibility = Eligibility()
+    eligibility: str | None = None  # the id of its eligibility rule set; None: no eligibility requirement
+    admission: Admission = Admission()
     advances_to: str | None = None
+    replaced_by: tuple[str, ...] | None = None  # a retired program: kept readable, closed to new work
     rubric_path: Path | None = None
     certifying_body: CertifyingBody | None = None  # None only for a programs file without ``bodies``
 
@@ -103,6 +103,11 @@ class Program:
         names = tuple(f"knowledge_{i}" for i in range(1, self.knowledge_assessments + 1))
         return names + (("work_product",) if self.work_product else ())
 
+    def passes(self, score: float, maximum: float) -> bool:
+        """Whether a knowledge-assessment score passes at the program's mark (on the percentage, to 6 places, so
+        that 52.5 of 70 meets 75 %)."""
+        return round(100 * score / maximum, 6) >= self.pass_mark
+
     def notification_due(self, received_on: dt.date) -> dt.date:
         """The last day the candidate may be notified: N business days after receipt."""
         return add_business_days(received_on, self.notification_business_days, self.holidays)
@@ -111,6 +116,19 @@ class Program:
         """The last day to hand in the work product: N business days after the assignment was issued."""
         return add_business_days(started_on, self.completion_business_days, self.holidays)
 
+    def resubmission_due(self, decided_on: dt.date) -> dt.date:
+        """The last day to hand in a corrected work product: N business days after the deficient decision."""
+        return add_business_days(decided_on, self.resubmission_business_days, self.holidays)
+
+    @property
+    def retired(self) -> bool:
+        return self.replaced_by is not None
+
+    def check_open(self) -> None:
+        """Refuse new work (an application, a work product) under a retired program, naming its successors."""
+        if self.retired:
+            raise ProgramError(f"program {self.id} is retired; use {' or '.join(self.replaced_by)}")
+
     def to_dict(self) -> dict:
         return {
             "id": self.id, "name": self.name, "body": self.body, "pass_mark": self.pass_mark,
@@ -118,6 +136,8 @@ class Program:
             "work_product": self.work_product.name if self.work_product else None,
             "notification_business_days": self.notification_business_days,
             "completion_business_days": self.completion_business_days,
+            "resubmission_business_days": self.resubmission_business_days,
+            "eligibility": self.eligibility, "advances_to": self.advances_to,
             "hide_candidate_from_raters": self.hide_candidate_from_raters,
             "disclose_scores": self.disclose_scores,
         }
@@ -128,7 +148,8 @@ def default_programs_path() -> Path:
 
 
 _INT_FIELDS = ("knowledge_assessments", "testing_window_years", "recertification_years", "recertification_notice_days",
-               "completion_business_days", "notification_business_days", "raters_per_submission")
+               "completion_business_days", "notification_business_days", "resubmission_business_days",
+               "raters_per_submission")
 _BOOL_FIELDS = ("hide_candidate_from_raters", "disclose_scores")
 
 
@@ -163,16 +184,31 @@ def load_programs(path=None) -> dict[str, Program]:
     for pid, raw in data["programs"].items():
         if not isinstance(raw, dict):
             raise ProgramError(f"{path}: programs.{pid}: expected a mapping")
-        program = _program(path, str(pid), {**defaults, **raw})
+        merged = {**defaults, **raw}
+        if isinstance(defaults.get("admission"), dict) and isinstance(raw.get("admission"), dict):
+            merged["admission"] = {**defaults["admission"], **raw["admission"]}
+        program = _program(path, str(pid), merged)
         if bodies is not None:
             if program.body not in bodies:
                 raise ProgramError(f"{path}: programs.{pid}.body: unknown certifying body {show(program.body)}; "
                                    f"expected one of {sorted(bodies)} (the bodies section)")
             program = dataclasses.replace(program, certifying_body=bodies[program.body])
         out[str(pid)] = program
+    rule_sets = None
     for p in out.values():
         if p.advances_to and p.advances_to not in out:
             raise ProgramError(f"{path}: programs.{p.id}.advances_to: unknown program {show(p.advances_to)}")
+        for successor in p.replaced_by or ():
+            if successor not in out:
+                raise ProgramError(f"{path}: programs.{p.id}.retired.replaced_by: unknown program {show(successor)}")
+        if p.eligibility:
+            try:
+                rule_sets = rule_sets or shipped_rule_sets(path.parent / "eligibility")
+            except EligibilityError as exc:
+                raise ProgramError(exc.problems[0]) from None
+            if p.eligibility not in rule_sets:
+                raise ProgramError(f"{path}: programs.{p.id}.eligibility: unknown rule set {show(p.eligibility)}; "
+                                   f"expected one of {', '.join(sorted(rule_sets))} (rubrics/eligibility/)")
     return out
 
 
@@ -237,48 +273,42 @@ def _program(path: Path, pid: str, raw: dict) -> Program:
         holidays = HolidayCalendar(extra=hol.get("extra") or (), federal=bool(hol.get("federal", True)))
     except (ValueError, AttributeError) as exc:
         raise ProgramError(f"{where}.holidays: {exc}") from None
+    eligibility = raw.get("eligibility")
+    if eligibility is not None and (not isinstance(eligibility, str) or not eligibility.strip()):
+        raise ProgramError(f"{where}.eligibility: is {show(eligibility)}; expected the id of a rule set in "
+                           "rubrics/eligibility/ (such as CIAC-CCOM)")
+    advances_to = raw.get("advances_to")
+    if advances_to is not None and not isinstance(advances_to, str):
+        raise ProgramError(f"{where}.advances_to: is {show(advances_to)}; expected a program id")
     return Program(
         id=pid, name=name, body=body, pass_mark=float(pass_mark), work_product=work_product, manager_signoff=signoff,
-        holidays=holidays, eligibility=_eligibility(where, raw.get("eligibility") or {}),
-        advances_to=raw.get("advances_to"), rubric_path=rubric_path, **ints, **bools,
+        holidays=holidays, eligibility=eligibility, admission=_admission(where, raw.get("admission")),
+        advances_to=advances_to, replaced_by=_replaced_by(where, raw.get("retired")), rubric_path=rubric_path,
+        **ints, **bools,
     )
 
 
-def _eligibility(where: str, raw: dict) -> Eligibility:
-    try:
-        subs = tuple(Substitution(str(s["credential"]), float(s["years"]), str(s.get("group", s["credential"])))
-                     for s in raw.get("substitutions") or ())
-        return Eligibility(float(raw.get("experience_years", 0)), str(raw.get("experience", "")), subs)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProgramError(f"{where}.eligibility: {exc!s}; expected experience_years and substitutions "
-                           "[{credential, years, group}]") from None
+def _admission(where: str, raw) -> Admission:
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict) or set(raw) - {"knowledge_first", "late_receipt"}:
+        raise ProgramError(f"{where}.admission: is {show(raw)}; expected a mapping with knowledge_first and "
+                           "late_receipt")
+    rules = {}
+    for key, allowed in (("knowledge_first", KNOWLEDGE_FIRST_RULES), ("late_receipt", LATE_RECEIPT_RULES)):
+        value = raw.get(key, getattr(Admission, key))
+        if value not in allowed:
+            raise ProgramError(f"{where}.admission.{key}: is {show(value)}; expected one of {list(allowed)}")
+        rules[key] = value
+    return Admission(**rules)
 
 
-def check_eligibility(program: Program, experience_years: float, credentials=()) -> tuple[bool, str]:
-    """Whether a candidate's experience, with any credentials that substitute for it, meets the minimum.
-
-    Within a substitution group only the largest applicable substitution counts; groups add up (a bachelor's
-    degree and an associate's do not both count, a master's adds to either).
-
-    Examples
-    --------
-    >>> p = load_programs()["CCOM"]
-    >>> check_eligibility(p, 1.5)
-    (True, '1.5 years of experience meet the minimum of 1 in managing a call center operation')
-    """
-    need = program.eligibility.experience_years
-    held = set(credentials)
-    best: dict[str, float] = {}
-    for s in program.eligibility.substitutions:
-        if s.credential in held:
-            best[s.group] = max(best.get(s.group, 0.0), s.years)
-    credit = sum(best.values())
-    total = experience_years + credit
-    what = f" in {program.eligibility.experience}" if program.eligibility.experience else ""
-    extra = f" (+{credit:g} for credentials)" if credit else ""
-    if total >= need:
-        return True, f"{experience_years:g} years of experience{extra} meet the minimum of {need:g}{what}"
-    return False, f"{experience_years:g} years of experience{extra} are short of the minimum of {need:g}{what}"
+def _replaced_by(where: str, raw) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    successors = raw.get("replaced_by") if isinstance(raw, dict) else None
+    if not isinstance(successors, list) or not successors or not all(isinstance(x, str) for x in successors):
+        raise ProgramError(f"{where}.retired: is {show(raw)}; expected {{replaced_by: [program ids]}}")
+    return tuple(successors)
 
 
 @dataclass(frozen=True)
@@ -286,11 +316,17 @@ class CertificationStatus:
     state: str  # in progress | certified | recertification due | expired
     until: dt.date | None
     detail: str
+    since: dt.date | None = None  # the day the designation was earned (its last component passed)
 
     def __str__(self) -> str:
         if self.state == "certified":
             return f"certified until {self.until.isoformat()}"
         return self.state
+
+    @property
+    def holds(self) -> bool:
+        """Whether the designation is held now (certified, or certified with recertification due)."""
+        return self.state in ("certified", "recertification due")
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -300,12 +336,15 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def certification_status(program: Program, results: dict, today: dt.date) -> CertificationStatus:
+def certification_status(program: Program, results: dict, today: dt.date,
+                         credited: frozenset | set = frozenset()) -> CertificationStatus:
     """A candidate's status from the date each component was passed (None or absent: not yet).
 
     Testing must be completed within the program's window from the first component passed; the designation
     then lasts ``recertification_years`` from the date the last component was passed, and "recertification
-    due" starts ``recertification_notice_days`` before it ends.
+    due" starts ``recertification_notice_days`` before it ends. Components in ``credited`` were met by
+    advancement from a lower designation (a CCMA holder's knowledge assessments towards CCOM): they count as
+    passed but neither open nor close the testing window.
 
     Examples
     --------
@@ -315,16 +354,17 @@ def certification_status(program: Program, results: dict, today: dt.date) -> Cer
     >>> str(certification_status(p, done, dt.date(2026, 1, 1)))
     'certified until 2028-03-04'
     """
-    unknown = set(results) - set(program.components)
+    unknown = (set(results) | set(credited)) - set(program.components)
     if unknown:
         raise ProgramError(f"program {program.id}: unknown component(s) {sorted(unknown)}; "
                            f"expected {list(program.components)}")
-    passed = {k: v for k, v in results.items() if v is not None}
+    passed = {k: v for k, v in results.items() if v is not None and k not in credited}
+    missing = [c for c in program.components if c not in passed and c not in credited]
     if not passed:
-        return CertificationStatus("in progress", None, "no component passed yet")
+        return CertificationStatus("in progress", None, f"missing {', '.join(missing)}" if credited
+                                   else "no component passed yet")
     first = min(passed.values())
     window_end = _add_years(first, program.testing_window_years)
-    missing = [c for c in program.components if c not in passed]
     if missing:
         if today > window_end:
             return CertificationStatus("expired", window_end, f"testing not completed within "
@@ -337,8 +377,10 @@ def certification_status(program: Program, results: dict, today: dt.date) -> Cer
         return CertificationStatus("expired", window_end, f"testing completed {last}, after the "
                                    f"{program.testing_window_years}-year window ended {window_end}")
     until = _add_years(last, program.recertification_years)
+    how = " (knowledge assessments credited by advancement)" if credited else ""
     if today > until:
-        return CertificationStatus("expired", until, f"certification lapsed on {until}; recertify")
+        return CertificationStatus("expired", until, f"certification lapsed on {until}; recertify", last)
     if (until - today).days <= program.recertification_notice_days:
-        return CertificationStatus("recertification due", until, f"certified until {until}; recertify before then")
-    return CertificationStatus("certified", until, f"certified until {until}")
+        return CertificationStatus("recertification due", until, f"certified {last}{how} until {until}; "
+                                   "recertify before then", last)
+    return CertificationStatus("certified", until, f"certified {last}{how} until {until}", last)

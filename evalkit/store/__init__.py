@@ -3,12 +3,12 @@ the audit log, and the migrations that bring an older database up to the code's 
 from .database import DB_FILENAME, Store, StoreConflict, StoreError, Transaction, open_store, utcnow, workspace_url
 from .engine import find_workspace
 from .migrate import HEAD_REVISION, SCHEMA_VERSION
-from .schema import (assessment_results, assignments, audit, candidates, cc_actions, cc_agents, cc_calls, cc_notes,
+from .schema import (assessment_results, assignments, audit, candidacies, candidates, cc_actions, cc_agents, cc_calls, cc_notes,
                      conflicts, criterion_scores, decisions, meta, metadata, notifications, programs, raters,
-                     resolved_scores, rubric_versions, submissions)
+                     resolved_scores, resubmission_extensions, rubric_versions, submissions)
 
 __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction",
            "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions",
-           "candidates", "raters", "conflicts", "submissions", "assignments", "criterion_scores", "decisions",
-           "resolved_scores", "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions",
+           "candidates", "candidacies", "raters", "conflicts", "submissions", "assignments", "criterion_scores", "decisions",
+           "resolved_scores", "resubmission_extensions", "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions",
            "cc_notes"]

@@ -40,6 +40,22 @@ candidates = sa.Table(
     sa.Column("last_name", sa.Text, nullable=False),
     sa.Column("email", sa.Text),
     sa.Column("organisation", sa.Text),
+    sa.Column("profile", sa.Text),  # JSON: education, experience, service (evalkit.instruments.eligibility)
+)
+
+candidacies = sa.Table(  # a candidate admitted to a program, and when their work product assignment was issued
+    "candidacies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("applied_on", sa.Date, nullable=False),
+    sa.Column("route", sa.Text),  # the eligibility route met; None: no requirement, or admitted by override
+    sa.Column("advancing_from", sa.String(32)),  # the lower designation held (CCMA -> CCOM, CCMC -> CCSL)
+    sa.Column("override_by", sa.Text),  # the admin who admitted an ineligible candidate ...
+    sa.Column("override_reason", sa.Text),  # ... and why
+    sa.Column("assignment_issued_on", sa.Date),  # the completion clock starts here
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("candidate_id", "program_id"),
 )
 
 raters = sa.Table(
@@ -70,6 +86,7 @@ submissions = sa.Table(
     sa.Column("previous_id", sa.Integer, sa.ForeignKey("submissions.id")),
     sa.Column("received_on", sa.Date, nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),  # notification deadline
+    sa.Column("complete_by", sa.Date),  # completion deadline from the assignment's issue (None: not issued here)
     sa.Column("manager_signoff", sa.Boolean, nullable=False),
     sa.Column("document", sa.Text),  # path of the work product, relative to the workspace
     sa.Column("is_benchmark", sa.Boolean, nullable=False, default=False),  # a "gold" submission for calibration
@@ -111,6 +128,17 @@ decisions = sa.Table(
     sa.Column("decided_on", sa.Date, nullable=False),
     sa.Column("decided_by", sa.Text, nullable=False),
     sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("resubmit_by", sa.Date),  # a deficient result's deadline for the corrected work product
+)
+
+resubmission_extensions = sa.Table(  # a later resubmission deadline granted by an admin
+    "resubmission_extensions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+    sa.Column("until", sa.Date, nullable=False),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("granted_at", sa.DateTime, nullable=False),
 )
 
 resolved_scores = sa.Table(
