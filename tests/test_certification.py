@@ -9,13 +9,14 @@ from evalkit.certification import (ResultError, attempts, candidate_status, impo
 from evalkit.cli import main
 from evalkit.evaluation import workflow
 from evalkit.store import assessment_results, audit
+from conftest import add_eligible_candidate
 
 D = dt.date
 
 
 @pytest.fixture
 def s(store):
-    workflow.add_candidate(store, "C-1", "Ann", "Lee")
+    add_eligible_candidate(store, "C-1", "Ann", "Lee")
     return store
 
 
@@ -91,11 +92,13 @@ def test_status_from_every_component_the_window_and_recertification(s):
     assert candidate_status(s, "C-1", "CCMA", D(2028, 1, 1)).status.state == "recertification due"
     assert candidate_status(s, "C-1", "CCMA", D(2028, 3, 5)).status.state == "expired"
     # CCOM also needs its work product: four passed assessments leave it in progress, past the window expired
+    # (for a candidate who holds no CCMA: see the advancement tests for one who does)
+    add_eligible_candidate(s, "C-2", "Bo", "Ng")
     for i in range(1, 5):
-        record_result(s, "C-1", "CCOM", f"knowledge_{i}", 80, 100, D(2025, 3, i))
-    ccom = candidate_status(s, "C-1", "CCOM", D(2026, 1, 1))
+        record_result(s, "C-2", "CCOM", f"knowledge_{i}", 80, 100, D(2025, 3, i))
+    ccom = candidate_status(s, "C-2", "CCOM", D(2026, 1, 1))
     assert ccom.status.state == "in progress" and ccom.missing == ["work_product"]
-    assert candidate_status(s, "C-1", "CCOM", D(2027, 3, 2)).status.state == "expired"
+    assert candidate_status(s, "C-2", "CCOM", D(2027, 3, 2)).status.state == "expired"
 
 
 def test_candidates_show_prints_components_attempts_and_status(s, capsys):
@@ -128,7 +131,7 @@ def test_a_passed_work_product_completes_ccom(s):
 
 
 def test_candidates_list_puts_what_needs_attention_first_and_filters_by_status(s, capsys):
-    workflow.add_candidate(s, "C-2", "Bo", "Ng")
+    add_eligible_candidate(s, "C-2", "Bo", "Ng")
     for i in range(1, 5):
         record_result(s, "C-1", "CCMA", f"knowledge_{i}", 80, 100, D(2023, 3, i))   # certified until 2026-03-04
         record_result(s, "C-2", "CCMA", f"knowledge_{i}", 80, 100, D(2025, 3, i))   # certified until 2028-03-04

@@ -25,9 +25,16 @@ def test_init_import_assign_status(tmp_path, capsys):
         assert run(capsys, "raters", "add", u, f"Rater {u}", "-w", ws)[0] == 0
     csv = tmp_path / "in.csv"
     csv.write_text("candidate_id,first_name,last_name,program,received_on,manager_signoff\n"
-                   "C-1,Ann,Lee,CCOM,2026-09-01,yes\nC-2,Bo,Ng,ICMI-PA,2026-09-02,no\n")
+                   "C-1,Ann,Lee,CCOM,2026-09-01,yes\nC-2,Bo,Ng,ICMI-OM,2026-09-02,no\n")
     code, out, err = run(capsys, "submissions", "import", csv, "-w", ws)
-    assert code == 0 and "imported 2 submission(s): 1, 2" in out and "warning: ICMI-PA" in err
+    assert code == 1 and err.strip() == (f"evalkit: error: {csv}:2: candidate C-1 is not eligible for CCOM: no profile on "
+                                         "record (experience, education); record their profile, or admit them with an "
+                                         "override and its reason; nothing was imported")
+    csv.write_text("candidate_id,first_name,last_name,program,received_on,manager_signoff,eligibility_override\n"
+                   "C-1,Ann,Lee,CCOM,2026-09-01,yes,employer confirms a year as acting manager\n"
+                   "C-2,Bo,Ng,ICMI-OM,2026-09-02,no,\n")
+    code, out, err = run(capsys, "submissions", "import", csv, "-w", ws)
+    assert code == 0 and "imported 2 submission(s): 1, 2" in out and "warning: ICMI-OM" in err
     code, out, _ = run(capsys, "assign", "-w", ws)
     assert code == 0 and "submission 1: r1, r2" in out
     code, out, _ = run(capsys, "status", "-w", ws, "--today", "2026-10-20")
@@ -93,7 +100,7 @@ def test_conflict_command_releases_an_open_assignment(tmp_path, capsys):
         main(["raters", "add", u, u.upper(), "-w", str(ws)])
     csv = tmp_path / "in.csv"
     csv.write_text("candidate_id,first_name,last_name,program,received_on,manager_signoff\n"
-                   "C-1,Ann,Lee,CCOM,2026-09-01,yes\n")
+                   "C-1,Ann,Lee,ICMI-OM,2026-09-01,yes\n")
     main(["submissions", "import", str(csv), "-w", str(ws)])
     main(["assign", "-w", str(ws)])
     capsys.readouterr()

@@ -22,7 +22,7 @@ def _fingerprint(store):
 def test_demo_has_every_state_in_every_program(demo_workspace):
     store = open_store(demo_workspace)
     counts = wf.pipeline_counts(store)
-    assert set(counts) == {"CCOM", "CCSL", "ICMI-PA"}
+    assert set(counts) == {"CCOM", "CCSL", "ICMI-SL", "ICMI-OM", "ICMI-MC"}
     totals = {state: sum(c[state] for c in counts.values()) for state in wf.STATES}
     assert all(n > 0 for n in totals.values()), totals
     with store.read() as conn:

@@ -22,8 +22,9 @@ def counts(store):
 
 def test_all_rows_imported_new_candidates_registered(store, tmp_path):
     (store.workspace / "documents" / "a.md").write_text("# Plan")
-    path = write(tmp_path, "C-1,Ann,Lee,ann@x.org,CCOM,2026-09-01,yes,documents/a.md\n"
-                           "C-2,Bo,Ng,,ICMI-PA,2026-09-02,no,\n")
+    path = write(tmp_path, "C-1,Ann,Lee,ann@x.org,CCOM,2026-09-01,yes,documents/a.md,,acting manager (letter on file)\n"
+                           "C-2,Bo,Ng,,ICMI-OM,2026-09-02,no,,,\n", header=HEADER.strip() + ",previous_submission,"
+                                                                    "eligibility_override\n")
     with pytest.warns(wf.SignoffWarning):
         ids = import_submissions(store, path)
     assert len(ids) == 2 and counts(store) == (2, 2)
@@ -108,8 +109,8 @@ def test_a_large_import_holds_the_write_lock_briefly_and_is_all_or_nothing(store
     # 40,000 rows held SQLite's write lock for about a minute (every command and kernel waited, then failed);
     # the rows are now checked before the transaction and written in a few statements. Readers never wait.
     import threading
-    rows = "".join(f"C-{i},Ann,Lee{i},,CCOM,2026-09-01,yes,\n" for i in range(3000))
-    path = write(tmp_path, rows)
+    rows = "".join(f"C-{i},Ann,Lee{i},,CCOM,2026-09-01,yes,,employer's letter\n" for i in range(3000))
+    path = write(tmp_path, rows, header=HEADER.strip() + ",eligibility_override\n")
     seen = []
     reader = open_store(store.workspace)
 

@@ -23,6 +23,7 @@ from evalkit.instruments.programs import default_programs_path
 from evalkit.letters import batch as letters
 from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import audit, notifications, open_store, resolved_scores, submissions
+from conftest import add_eligible_candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED = dt.date(2026, 9, 1)  # a Tuesday
@@ -45,7 +46,7 @@ def decide(store, ext, levels, feedback=None, first="Jane", last="Smith", organi
             workflow.add_rater(store, username, username.upper())
         except workflow.WorkflowError:
             pass
-    workflow.add_candidate(store, ext, first, last, f"{ext.lower()}@example.org", organisation)
+    add_eligible_candidate(store, ext, first, last, f"{ext.lower()}@example.org", organisation)
     sid = workflow.receive_submission(store, ext, program, RECEIVED, True)
     workflow.assign_raters(store, sid, ["r1", "r2"])
     rubric = workflow.rubric_for(store, workflow.submission(store, sid)["rubric_version"])
@@ -89,7 +90,7 @@ def test_pass_letter_states_result_scores_and_settings(store):
 
 def test_an_icmi_letter_goes_out_on_icmi_letterhead_naming_icmis_experts(store):
     # It went out on CIAC's letterhead, naming CIAC's SMEs: the workspace had one name for every program.
-    sid = decide(store, "ICMI-1", {}, program="ICMI-PA")
+    sid = decide(store, "ICMI-1", {}, program="ICMI-SL")
     c = letter_content(store, sid, ISSUED)
     page = flat(render_letter_html(c))
     assert c["letterhead"][0] == "International Customer Management Institute (ICMI)"

@@ -95,13 +95,20 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
-def rows_kept(before: dict, after: dict) -> bool:
+def rows_kept(before: dict, after: dict, added_columns_empty: bool = True) -> bool:
     """Every row of every table in ``before`` is in ``after`` unchanged, and nothing else: tables added since are
-    empty, and only meta's schema_version has moved, to this code's."""
+    empty, columns added since (at the end of a row) are empty (NULL) unless ``added_columns_empty`` is False, and
+    only meta's schema_version has moved, to this code's."""
     def rows(snap):
         return {**snap, "meta": [r for r in snap["meta"] if r[0] != "schema_version"]}
+
+    def old_columns(table: str) -> list[tuple]:
+        width = len(before[table][0]) if before[table] else 0
+        if added_columns_empty and any(any(v is not None for v in r[width:]) for r in after[table]):
+            return [("a column added since holds a value",)]
+        return sorted((r[:width] for r in after[table]), key=repr)
     added = set(after) - set(before)
-    return (rows({t: after[t] for t in before}) == rows(before) and not any(after[t] for t in added)
+    return (rows({t: old_columns(t) for t in before}) == rows(before) and not any(after[t] for t in added)
             and ("schema_version", str(SCHEMA_VERSION)) in after["meta"])
 
 
@@ -255,7 +262,8 @@ def test_a_postgresql_database_made_by_evalkit_01_is_refused_then_upgraded_keepi
     as_made_by_evalkit_01(pg_url)
     before = snapshot(pg_url)
     demo = snapshot(workspace_url(demo_workspace))
-    assert rows_kept(before, {t: demo[t] for t in before})  # every table 0.1 had, with every row of the demo
+    # every table 0.1 had, with every row of the demo (less the columns added since, such as candidates' profiles)
+    assert rows_kept(before, {t: demo[t] for t in before}, added_columns_empty=False)
     assert len(before["submissions"]) > 50 and ("schema_version", "1") in before["meta"]
 
     code, out, err = run(capsys, "status", "-w", pg_url)
@@ -490,7 +498,8 @@ def test_0002_upgrades_a_0001_database_keeping_its_rows_and_closes_replace_and_t
     assert migrate.upgrade(_target(url)).new == HEAD_REVISION
     assert rows_kept(before, snapshot(url))
     after = snapshot(url)
-    assert after["candidates"] == before["candidates"] and after["audit"] == before["audit"]
+    assert [r[:len(before["candidates"][0])] for r in after["candidates"]] == before["candidates"]
+    assert after["audit"] == before["audit"]
     engine = _engine(url)
     try:
         attack = (f"INSERT OR REPLACE INTO audit (id, at, actor, action, entity, entity_id) VALUES ({first_id}, "
@@ -528,5 +537,53 @@ def test_0003_upgrades_a_0002_database_keeping_its_rows_and_adds_assessment_resu
         with pytest.raises(sa.exc.IntegrityError):  # an attempt is recorded once
             with engine.begin() as conn:
                 conn.execute(schema.assessment_results.insert(), [row])
+    finally:
+        engine.dispose()
+
+
+# --- 0004: profiles, candidacies, the completion clock, resubmission deadlines and extensions ------------------
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0004_upgrades_a_0003_database_keeping_its_rows_and_adds_candidacies_and_deadlines(kind, request, tmp_path):
+    url = database_at("0003", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    day, now = dt.date(2026, 9, 1), dt.datetime(2026, 9, 1, 9)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(sa.text("INSERT INTO rubric_versions (version, rubric_id, title, source, registered_at) "
+                             "VALUES ('v1', 'ccom', 'CCOM', 'x', :now)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name) VALUES ('C-1', 'A', 'B')"))
+        conn.execute(sa.text(
+            "INSERT INTO submissions (candidate_id, program_id, rubric_version, attempt, received_on, due_on, "
+            "manager_signoff, is_benchmark, state, created_at) VALUES (1, 'CCOM', 'v1', 1, :day, :day, true, false, "
+            "'decided', :now)"), {"day": day, "now": now})
+        conn.execute(sa.text(
+            "INSERT INTO decisions (submission_id, result, total_percent, method, decided_on, decided_by, "
+            "rubric_version) VALUES (1, 'deficient', 61.5, 'agreement', :day, 'raters', 'v1')"), {"day": day})
+        conn.execute(sa.text(
+            "INSERT INTO assessment_results (candidate_id, program_id, component, attempt, score, maximum, taken_on, "
+            "created_at) VALUES (1, 'CCOM', 'knowledge_1', 1, 80, 100, :day, :now)"), {"day": day, "now": now})
+    engine.dispose()
+    before = snapshot(url)
+    assert "candidacies" not in before and "resubmission_extensions" not in before
+    migrate.upgrade(_target(url))
+    after = snapshot(url)
+    assert rows_kept(before, after)
+    # the new columns are there and empty: the old deficient decision has no recorded deadline (none is enforced)
+    assert after["decisions"][0][-1] is None and after["submissions"][0][-1] is None
+    assert after["candidates"][0][-1] is None
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            row = {"candidate_id": 1, "program_id": "CCOM", "applied_on": day, "route": "in-role",
+                   "created_at": now}
+            conn.execute(schema.candidacies.insert(), [row])
+            conn.execute(schema.resubmission_extensions.insert(), [{
+                "submission_id": 1, "until": dt.date(2027, 1, 4), "granted_by": "admin", "reason": "illness",
+                "granted_at": now}])
+        with pytest.raises(sa.exc.IntegrityError):  # one candidacy per candidate and program
+            with engine.begin() as conn:
+                conn.execute(schema.candidacies.insert(), [row])
     finally:
         engine.dispose()

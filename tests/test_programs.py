@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.instruments.programs import (ProgramError, certification_status, check_eligibility, default_programs_path,
-                                         load_programs)
+from evalkit.instruments.programs import ProgramError, certification_status, default_programs_path, load_programs
 
 D = dt.date
 
@@ -15,22 +14,47 @@ def programs():
     return load_programs()
 
 
+ICMI = ("ICMI-SL", "ICMI-OM", "ICMI-MC")
+
+
 def test_designations_and_their_rules(programs):
-    assert set(programs) == {"CCSL", "CCOM", "CCMA", "CCMC", "ICMI-PA"}
+    assert set(programs) == {"CCSL", "CCOM", "CCMA", "CCMC", *ICMI, "ICMI-PA"}
     assert {p: programs[p].pass_mark for p in programs} == {
-        "CCSL": 75, "CCOM": 75, "CCMA": 70, "CCMC": 75, "ICMI-PA": 75}
-    for pid in ("CCSL", "CCOM", "ICMI-PA"):
+        "CCSL": 75, "CCOM": 75, "CCMA": 70, "CCMC": 75, **{p: 75 for p in ICMI}, "ICMI-PA": 75}
+    for pid in ("CCSL", "CCOM", *ICMI):
         assert programs[pid].components[-1] == "work_product"
         assert programs[pid].rubric_path.exists()
     for pid in ("CCMA", "CCMC"):
         assert "work_product" not in programs[pid].components
-    assert all(len([c for c in p.components if c.startswith("knowledge_")]) == 4 for p in programs.values())
-    assert {p.manager_signoff for pid, p in programs.items() if pid != "ICMI-PA"} == {"required"}
-    assert programs["ICMI-PA"].manager_signoff == "encouraged"
+    for pid in ("CCSL", "CCOM", "CCMA", "CCMC"):
+        assert len([c for c in programs[pid].components if c.startswith("knowledge_")]) == 4
+        assert programs[pid].manager_signoff == "required" and programs[pid].certifying_body.id == "CIAC"
+    for pid in ICMI:  # ICMI's page: the Performance Assessment, manager review encouraged, no other component
+        p = programs[pid]
+        assert p.components == ("work_product",) and p.work_product.name == "Performance Assessment"
+        assert p.manager_signoff == "encouraged" and p.certifying_body.id == "ICMI" and not p.retired
+    assert [programs[p].name for p in ICMI] == ["ICMI Strategic Leader", "ICMI Operations Manager",
+                                                "ICMI Management Consultant"]
     for p in programs.values():
         assert (p.testing_window_years, p.recertification_years) == (2, 3)
         assert (p.completion_business_days, p.notification_business_days) == (60, 30)
-    assert programs["CCOM"].eligibility.experience_years == 1
+    assert (programs["CCOM"].eligibility, programs["CCSL"].eligibility) == ("CIAC-CCOM", "CIAC-CCSL")
+    assert (programs["CCMA"].advances_to, programs["CCMC"].advances_to) == ("CCOM", "CCSL")
+    assert programs["CCOM"].admission.knowledge_first == "warn" and programs["CCOM"].admission.late_receipt == "flag"
+
+
+def test_the_old_icmi_program_is_retired_readable_and_closed(programs):
+    old = programs["ICMI-PA"]
+    assert old.retired and old.replaced_by == ICMI and old.rubric_path.exists()
+    with pytest.raises(ProgramError, match="program ICMI-PA is retired; use ICMI-SL or ICMI-OM or ICMI-MC"):
+        old.check_open()
+    programs["ICMI-OM"].check_open()
+
+
+def test_resubmission_deadline_uses_business_days(programs):
+    # 60 business days from Wednesday 25 November 2026: Thanksgiving, Christmas, New Year, MLK Day and Presidents'
+    # Day are skipped (counted by hand: the 60th business day is Wednesday 24 February 2027).
+    assert programs["CCOM"].resubmission_due(D(2026, 11, 25)) == D(2027, 2, 24)
 
 
 def test_notification_deadline_uses_business_days(programs):
@@ -68,30 +92,16 @@ def test_unknown_component_refused(programs):
         certification_status(programs["CCMA"], {"work_product": D(2025, 1, 1)}, D(2025, 2, 1))
 
 
-def test_eligibility_with_substitutions(tmp_path, programs):
-    assert check_eligibility(programs["CCOM"], 1)[0]
-    ok, reason = check_eligibility(programs["CCOM"], 0.5)
-    assert not ok and "short of the minimum of 1" in reason
-    # The New York State kind of rule: degrees substitute for experience, only the best degree counts.
-    text = (Path(programs["CCOM"].rubric_path).parent / "programs.yaml").read_text()
-    text = text.replace("      experience: managing a call center operation",
-                        "      experience: managing a call center operation\n"
-                        "      substitutions:\n"
-                        "        - {credential: bachelors, years: 0.5, group: degree}\n"
-                        "        - {credential: associates, years: 0.25, group: degree}\n"
-                        "        - {credential: masters, years: 0.25, group: graduate}")
-    for name in ("ccom_wpa.yaml", "ccsl_wpa.yaml", "icmi_pa.yaml"):
-        (tmp_path / name).write_text((Path(programs["CCOM"].rubric_path).parent / name).read_text())
-    (tmp_path / "programs.yaml").write_text(text)
-    ccom = load_programs(tmp_path / "programs.yaml")["CCOM"]
-    assert check_eligibility(ccom, 0.5, ["bachelors"])[0]
-    assert not check_eligibility(ccom, 0.25, ["bachelors", "associates"])[0]  # 0.25 + 0.5 (best degree only)
-    assert check_eligibility(ccom, 0.25, ["bachelors", "masters"])[0]  # 0.25 + 0.5 + 0.25
-
-
 @pytest.mark.parametrize("edit, message", [
     (("pass_mark: 70", "pass_mark: 170"), "programs.CCMA.pass_mark: is 170; expected a percentage"),
-    (("manager_signoff: encouraged", "manager_signoff: maybe"), "programs.ICMI-PA.manager_signoff: is 'maybe'"),
+    (("manager_signoff: encouraged", "manager_signoff: maybe"), "programs.ICMI-SL.manager_signoff: is 'maybe'"),
+    (("eligibility: CIAC-CCOM", "eligibility: CIAC-CCXX"), "programs.CCOM.eligibility: unknown rule set 'CIAC-CCXX'"),
+    (("eligibility: CIAC-CCOM", "eligibility: [1]"), "programs.CCOM.eligibility: is [1]; expected the id of a rule"),
+    (("    knowledge_first: warn", "    knowledge_first: maybe"),
+     "programs.CCSL.admission.knowledge_first: is 'maybe'; expected one of ['refuse', 'warn', 'none']"),
+    (("    late_receipt: flag", "    late_receipt: ignore"), "programs.CCSL.admission.late_receipt: is 'ignore'"),
+    (("replaced_by: [ICMI-SL, ICMI-OM, ICMI-MC]", "replaced_by: [ICMI-XX]"),
+     "programs.ICMI-PA.retired.replaced_by: unknown program 'ICMI-XX'"),
     (("rubric: ccom_wpa.yaml", "rubric: nowhere.yaml"), "programs.CCOM.work_product.rubric: "),
     (("advances_to: CCOM", "advances_to: CCXX"), "programs.CCMA.advances_to: unknown program 'CCXX'"),
     (("  knowledge_assessments: 4", "  knowledge_assessments: four"), "knowledge_assessments: is 'four'"),
@@ -103,7 +113,7 @@ def test_bad_programs_file_names_the_place(tmp_path, programs, edit, message):
     text = (src / "programs.yaml").read_text()
     assert edit[0] in text
     (tmp_path / "programs.yaml").write_text(text.replace(edit[0], edit[1], 1))
-    with pytest.raises(ProgramError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+    with pytest.raises(ProgramError, match=re.escape(message)) as info:
         load_programs(tmp_path / "programs.yaml")
     assert str(tmp_path / "programs.yaml") in str(info.value)
 
@@ -128,10 +138,10 @@ def test_hostile_programs_file_is_refused_in_one_line(tmp_path, text, message):
 
 
 def test_every_program_names_a_certifying_body_from_the_bodies_section(tmp_path, programs):
-    assert programs["ICMI-PA"].certifying_body.experts == "ICMI subject matter experts"
+    assert programs["ICMI-SL"].certifying_body.experts == "ICMI subject matter experts"
     assert {p.certifying_body.id for p in programs.values()} == {"CIAC", "ICMI"}
     source = (Path(default_programs_path()).read_text())
-    for edit, message in [(("body: ICMI", "body: IMCI"), r"programs\.ICMI-PA\.body: unknown certifying body 'IMCI'"),
+    for edit, message in [(("body: ICMI", "body: IMCI"), r"programs\.ICMI-SL\.body: unknown certifying body 'IMCI'"),
                           (("experts: ICMI subject matter experts", "experts: ''"), r"bodies\.ICMI\.experts: is ''"),
                           (("signatory: {name: Certification Manager, title: ICMI Professional Certification}",
                             "signatory: Certification Manager"), r"bodies\.ICMI\.signatory: .* name and title")]:

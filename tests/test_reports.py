@@ -18,6 +18,7 @@ from evalkit.demo import init_workspace
 from evalkit.evaluation import workflow
 from evalkit.psychometrics import agreement, plots, reports
 from evalkit.store import open_store
+from conftest import add_eligible_candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)
@@ -31,7 +32,7 @@ def _score(store, rubric, received: str, scores: dict[str, dict], benchmark: boo
            program: str = "CCOM") -> int:
     """A submission scored by the given raters (each with their levels); ``final`` limits who submits."""
     ext = f"T-{next(_ids)}"
-    workflow.add_candidate(store, ext, "Test", "Candidate")
+    add_eligible_candidate(store, ext, "Test", "Candidate")
     sid = workflow.receive_submission(store, ext, program, received, True, is_benchmark=benchmark)
     workflow.assign_raters(store, sid, list(scores))
     for rater, levels in scores.items():
@@ -69,7 +70,7 @@ def known(tmp_path_factory):
         "S6": _score(store, r, "2025-06-02", {"cat": _levels(r, 3, PM1=1), "dan": _levels(r, 3)}),
         "S7": _score(store, r, "2025-06-10", {"cat": _levels(r, 4), "dan": _levels(r, 4)}, final={"cat"}),
     }
-    workflow.add_candidate(store, "T-unassigned", "Test", "Candidate")
+    add_eligible_candidate(store, "T-unassigned", "Test", "Candidate")
     ids["S8"] = workflow.receive_submission(store, "T-unassigned", "CCOM", "2025-06-11", True)
     assert workflow.submission(store, ids["S6"])["state"] == "adjudication"
     workflow.assign_adjudicator(store, ids["S6"], "adj")

@@ -18,13 +18,14 @@ from evalkit.evaluation.importer import import_submissions
 from evalkit.instruments.programs import default_programs_path
 from evalkit.instruments.rubric import parse_rubric
 from evalkit.store import assignments, submissions
+from conftest import add_eligible_candidate
 
 RECEIVED = dt.date(2026, 9, 1)
 
 
 @pytest.fixture
 def s(any_store):
-    wf.add_candidate(any_store, "CCOM-1", "Jane", "Smith")
+    add_eligible_candidate(any_store, "CCOM-1", "Jane", "Smith")
     for name, adjudicator in (("r1", False), ("r2", False), ("r3", False), ("adj", True), ("adj2", True)):
         wf.add_rater(any_store, name, name.upper(), is_adjudicator=adjudicator)
     return any_store
@@ -144,7 +145,7 @@ def test_a_resubmission_is_received_after_the_deficient_decision(s):
 def test_receiving_with_a_previous_attempt_checks_it_like_a_resubmission(s):
     """``receive_submission(previous_id=...)`` is public: it must not link to a pass, an undecided or another
     candidate's submission."""
-    wf.add_candidate(s, "CCOM-2", "Ann", "Lee")
+    add_eligible_candidate(s, "CCOM-2", "Ann", "Lee")
     undecided = _scoring(s)
     with pytest.raises(wf.WorkflowError, match=f"submission {undecided} is not decided as deficient"):
         wf.receive_submission(s, "CCOM-1", "CCOM", dt.date(2026, 10, 1), True, previous_id=undecided)
@@ -228,7 +229,7 @@ def test_levels_from_numpy_are_accepted():
 
 def test_import_refuses_a_known_candidate_id_with_another_name(store, tmp_path):
     """A mistyped candidate id must not file one person's work product under another's record (and letter)."""
-    wf.add_candidate(store, "C-1", "John", "Doe")
+    add_eligible_candidate(store, "C-1", "John", "Doe")
     path = Path(tmp_path / "in.csv")
     path.write_text("candidate_id,first_name,last_name,program,received_on,manager_signoff\n"
                     "C-1,Jane,Smith,CCOM,2026-09-01,yes\n")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from evalkit.evaluation import workflow as wf
 from evalkit.store import SCHEMA_VERSION, StoreError, meta, open_store
+from conftest import add_eligible_candidate
 
 
 def test_workspace_and_database_are_readable_by_their_owner_only(workspace):
@@ -93,7 +94,7 @@ def test_settings_round_trip(store):
 def test_concurrent_writers_from_separate_connections_lose_nothing(workspace):
     """Several SMEs' kernels save at once: each has its own Store (own connection pool)."""
     setup = open_store(workspace)
-    wf.add_candidate(setup, "C-1", "A", "B")
+    add_eligible_candidate(setup, "C-1", "A", "B")
     for r in ("r1", "r2"):
         wf.add_rater(setup, r, r)
     sid = wf.receive_submission(setup, "C-1", "CCOM", "2026-09-01", True)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from evalkit.calendar import add_business_days
 from evalkit.evaluation import workflow as wf
 from evalkit.store import assignments, audit, criterion_scores
+from conftest import add_eligible_candidate
 
 RECEIVED = dt.date(2026, 9, 1)
 
@@ -16,7 +17,7 @@ RECEIVED = dt.date(2026, 9, 1)
 @pytest.fixture
 def s(any_store):
     """A store with one CCOM candidate, four raters (one adjudicator) and a rubric at hand."""
-    wf.add_candidate(any_store, "CCOM-1", "Jane", "Smith", "jane@example.org")
+    add_eligible_candidate(any_store, "CCOM-1", "Jane", "Smith", "jane@example.org")
     for name, adjudicator in (("r1", False), ("r2", False), ("r3", False), ("adj", True)):
         wf.add_rater(any_store, name, name.upper(), is_adjudicator=adjudicator)
     return any_store
@@ -52,7 +53,7 @@ def test_signoff_required_by_ciac_and_encouraged_by_icmi(s):
         wf.receive_submission(s, "CCOM-1", "CCOM", RECEIVED, False)
     assert wf.pipeline_counts(s) == {}
     with pytest.warns(wf.SignoffWarning, match="without manager sign-off"):
-        wf.receive_submission(s, "CCOM-1", "ICMI-PA", RECEIVED, False)
+        wf.receive_submission(s, "CCOM-1", "ICMI-OM", RECEIVED, False)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -77,8 +78,8 @@ def test_second_submission_must_be_a_resubmission(s):
 
 
 def test_automatic_assignment_balances_workload_and_spares_adjudicators(s):
-    wf.add_candidate(s, "CCOM-2", "Ann", "Lee")
-    wf.add_candidate(s, "CCOM-3", "Bo", "Ng")
+    add_eligible_candidate(s, "CCOM-2", "Ann", "Lee")
+    add_eligible_candidate(s, "CCOM-3", "Bo", "Ng")
     first = wf.assign_raters(s, wf.receive_submission(s, "CCOM-1", "CCOM", RECEIVED, True))
     second = wf.assign_raters(s, wf.receive_submission(s, "CCOM-2", "CCOM", RECEIVED, True))
     third = wf.assign_raters(s, wf.receive_submission(s, "CCOM-3", "CCOM", RECEIVED, True))
@@ -332,7 +333,7 @@ def test_rubric_edited_after_scoring_started_is_detected_not_mixed(s, tmp_path):
     wf.save_draft(s, sid, "r1", {"PM2": 3})  # still scored on the version it was received under
     with s.read() as conn:
         assert set(conn.execute(sa.select(criterion_scores.c.rubric_version)).scalars()) == {old_version}
-    wf.add_candidate(s, "CCOM-2", "Ann", "Lee")
+    add_eligible_candidate(s, "CCOM-2", "Ann", "Lee")
     assert wf.submission(s, wf.receive_submission(s, "CCOM-2", "CCOM", RECEIVED, True))["rubric_version"] \
         == versions["CCOM"]
 
@@ -388,7 +389,7 @@ def test_conflict_found_after_assignment_releases_the_rater_but_keeps_final_scor
     sid = received(s)
     wf.save_draft(s, sid, "r2", {"PM1": 4})
     wf.submit_final(s, sid, "r1", levels(s, sid, 3))
-    wf.add_candidate(s, "CCOM-2", "Ann", "Lee")
+    add_eligible_candidate(s, "CCOM-2", "Ann", "Lee")
     other = wf.receive_submission(s, "CCOM-2", "CCOM", RECEIVED, True)
     wf.assign_raters(s, other, ["r1", "r2"])
     assert wf.declare_conflict(s, "r2", "CCOM-1", "same team") == {"released": [sid], "final": []}
@@ -404,7 +405,7 @@ def test_conflict_found_after_assignment_releases_the_rater_but_keeps_final_scor
 
 
 def test_the_work_product_must_be_in_the_workspace(store):
-    wf.add_candidate(store, "C-1", "Ann", "Lee")
+    add_eligible_candidate(store, "C-1", "Ann", "Lee")
     with pytest.raises(wf.WorkflowError, match="document documents/plan.md not found"):
         wf.receive_submission(store, "C-1", "CCOM", RECEIVED, True, "documents/plan.md")
     assert wf.pipeline_counts(store) == {}
@@ -425,7 +426,7 @@ def test_scoring_starts_once_the_programs_number_of_raters_is_assigned(s):
 
 
 def test_the_submission_view_carries_no_contact_details_and_hides_names_where_the_program_says(any_store):
-    wf.add_candidate(any_store, "C-77", "Hidden", "Person", "hidden@example.org")
+    add_eligible_candidate(any_store, "C-77", "Hidden", "Person", "hidden@example.org")
     sid = wf.receive_submission(any_store, "C-77", "CCOM", RECEIVED, True)
     hides = wf.program(any_store, "CCOM").hide_candidate_from_raters
     seen = wf.submission(any_store, sid)

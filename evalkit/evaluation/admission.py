@@ -57,8 +57,8 @@ def eligibility_of(conn, candidate_id: int, candidate: str, prog: Program) -> El
         return None
     profile = profile_of(conn, candidate_id)
     if profile is None:
-        return EligibilityResult(prog.eligibility, False, None, (f"candidate {candidate} has no profile on record "
-                                 "(experience, education)",), {})
+        return EligibilityResult(prog.eligibility, False, None, ("no profile on record (experience, education)",),
+                                 {})
     try:
         return check_eligibility(prog.eligibility, profile)
     except (ProfileError, EligibilityError) as exc:

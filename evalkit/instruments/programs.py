@@ -203,7 +203,8 @@ def load_programs(path=None) -> dict[str, Program]:
                 raise ProgramError(f"{path}: programs.{p.id}.retired.replaced_by: unknown program {show(successor)}")
         if p.eligibility:
             try:
-                rule_sets = rule_sets or shipped_rule_sets(path.parent / "eligibility")
+                beside = path.parent / "eligibility"  # the rule sets beside programs.yaml, else the shipped ones
+                rule_sets = rule_sets or shipped_rule_sets(beside if beside.is_dir() else None)
             except EligibilityError as exc:
                 raise ProgramError(exc.problems[0]) from None
             if p.eligibility not in rule_sets:

@@ -66,10 +66,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("resubmission_extensions")
     op.drop_table("candidacies")
-    with op.batch_alter_table("decisions") as batch:
-        batch.drop_column("resubmit_by")
-    with op.batch_alter_table("submissions") as batch:
-        batch.drop_column("complete_by")
-    with op.batch_alter_table("candidates") as batch:
-        batch.drop_column("profile")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+ and PostgreSQL): a batch copy of submissions would have
+    # to drop a table that other tables' foreign keys point at.
+    for table, column in (("decisions", "resubmit_by"), ("submissions", "complete_by"), ("candidates", "profile")):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     _set_schema_version(SCHEMA_VERSION - 1)
