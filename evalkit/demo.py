@@ -248,7 +248,8 @@ def _make_submission(store, docs, rng, severity, ext, name, program, org, qualit
         workflow.record_notification(store, sid, min(add_business_days(decided_on, 2), today), [], actor="setup")
     if state == "resubmitted" and workflow.decided_result(store, sid)["result"] == "deficient":
         again = add_business_days(today, -4)
-        if workflow.resubmission_deadline(store, sid) < again:
+        deadline = workflow.resubmission_deadline(store, sid)
+        if deadline is not None and deadline < again:
             workflow.grant_extension(store, sid, again, "hospitalised for three weeks (doctor's note on file)",
                                      actor="setup")
         doc2 = _write_document(docs, f"{ext}-2", "md", _work_product(rng, program, org, quality + 0.8))

@@ -75,15 +75,17 @@ def knowledge_missing(conn, candidate_id: int, prog: Program, by: dt.date) -> li
     return [c for c in prog.components if c.startswith("knowledge_") and c not in passed]
 
 
-def override_reason(value) -> str | None:
-    """An admin's reason for admitting an ineligible candidate: one line of text, or None for no override."""
+def override_reason(value, what: str = "the override reason", why: str = "why the candidate is admitted"
+                    ) -> str | None:
+    """An admin's reason for an exception (admitting an ineligible candidate, a later deadline): one line of text,
+    or None for none given."""
     if value is None:
         return None
     text = " ".join(str(value).split())
     if not text:
-        raise WorkflowError("the override reason is empty; say why the candidate is admitted")
+        raise WorkflowError(f"{what} is empty; say {why}")
     if len(text) > 500:
-        raise WorkflowError(f"the override reason is {len(text):,} characters long; expected at most 500")
+        raise WorkflowError(f"{what} is {len(text):,} characters long; expected at most 500")
     return text
 
 

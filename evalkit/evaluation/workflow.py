@@ -411,9 +411,9 @@ def grant_extension(store: Store, submission_id: int, until, reason: str, actor:
     deadline.
     """
     until = _as_date(until, "extension date")
-    reason = admission.override_reason(reason)
+    reason = admission.override_reason(reason, "the extension's reason", "why the deadline is extended")
     if reason is None:
-        raise WorkflowError("an extension needs a reason")
+        raise WorkflowError("an extension needs a reason; say why the deadline is extended")
     with store.transaction(actor) as tx:
         _lock_submission(tx, submission_id)
         decision = tx.get(decisions, {"submission_id": submission_id})
@@ -658,7 +658,7 @@ def submit_final(store: Store, submission_id: int, username: str, levels: Mappin
         if comment is not None:
             update["comment"] = comment
         tx.update(assignments, {"id": a["id"]}, update, action="submit_final")
-        return _compare_if_complete(tx, sub, program(store, sub["program_id"]), rubric, today or dt.date.today())
+        return _compare_if_complete(tx, sub, rubric, today or dt.date.today())
 
 
 def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tuple[dict, dict]]:
@@ -668,7 +668,7 @@ def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tu
     return {username: _own_scores(conn, aid) for aid, status, username in rows if status == "final"}
 
 
-def _compare_if_complete(tx, sub: dict, prog: Program, rubric: Rubric, today: dt.date) -> str:
+def _compare_if_complete(tx, sub: dict, rubric: Rubric, today: dt.date) -> str:
     statuses = tx.execute(sa.select(assignments.c.status).where(
         assignments.c.submission_id == sub["id"], assignments.c.role == "rater")).scalars().all()
     if len(statuses) < 2 or any(s != "final" for s in statuses):
@@ -681,8 +681,7 @@ def _compare_if_complete(tx, sub: dict, prog: Program, rubric: Rubric, today: dt
         gold = sorted(leads & set(finals))
         if gold:
             levels, feedback = finals[gold[0]]
-            _decide(tx, sub, prog, rubric, {k: float(v) for k, v in levels.items()}, feedback, "benchmark", gold[0],
-                    today)
+            _decide(tx, sub, rubric, {k: float(v) for k, v in levels.items()}, feedback, "benchmark", gold[0], today)
             return "decided"
     comparison = scoring.compare_raters(rubric, by_rater)
     if comparison.needs_adjudication:
@@ -690,7 +689,7 @@ def _compare_if_complete(tx, sub: dict, prog: Program, rubric: Rubric, today: dt
         return "adjudication"
     resolved = scoring.resolve_levels(rubric, by_rater)
     merged = {c.id: _merge_feedback(fb.get(c.id, "") for _, fb in finals.values()) for c in rubric.criteria}
-    _decide(tx, sub, prog, rubric, resolved, merged, "agreement", "raters in agreement", today)
+    _decide(tx, sub, rubric, resolved, merged, "agreement", "raters in agreement", today)
     return "decided"
 
 
@@ -703,18 +702,15 @@ def _merge_feedback(texts: Iterable[str]) -> str:
     return "\n\n".join(seen)
 
 
-def _decide(tx, sub: dict, prog: Program, rubric: Rubric, resolved: Mapping[str, float],
-            feedback: Mapping[str, str], method: str, by: str, today: dt.date) -> None:
-    """Record the result. A deficient one gets its resubmission deadline, which the letter states."""
+def _decide(tx, sub: dict, rubric: Rubric, resolved: Mapping[str, float], feedback: Mapping[str, str],
+            method: str, by: str, today: dt.date) -> None:
     result = scoring.outcome(rubric, resolved)
-    deficient = result.result == "deficient" and not sub["is_benchmark"]
     for c in rubric.criteria:
         tx.insert(resolved_scores, {"submission_id": sub["id"], "criterion_id": c.id, "level": resolved[c.id],
                                     "feedback": feedback.get(c.id, "") or ""}, action="resolve")
     tx.insert(decisions, {"submission_id": sub["id"], "result": result.result, "total_percent": result.total,
                           "method": method, "decided_on": today, "decided_by": by,
-                          "rubric_version": rubric.version,
-                          "resubmit_by": prog.resubmission_due(today) if deficient else None}, action="decide")
+                          "rubric_version": rubric.version}, action="decide")
     tx.update(submissions, {"id": sub["id"]}, {"state": "decided"}, action="decide")
 
 
@@ -787,8 +783,8 @@ def adjudicate(store: Store, submission_id: int, username: str, levels: Mapping[
             raise WorkflowError(f"adjudication of submission {submission_id} is incomplete: " + "; ".join(gaps))
         tx.update(assignments, {"id": a["id"]}, {"status": "final", "saved_at": now, "submitted_at": now},
                   action="adjudicate")
-        _decide(tx, sub, program(store, sub["program_id"]), rubric, {k: float(v) for k, v in own_levels.items()},
-                own_feedback, "adjudication", username, today or dt.date.today())
+        _decide(tx, sub, rubric, {k: float(v) for k, v in own_levels.items()}, own_feedback, "adjudication",
+                username, today or dt.date.today())
     return "decided"
 
 
@@ -834,7 +830,8 @@ def record_notification(store: Store, submission_id: int, issued_on, files: list
                         actor: str = "admin") -> bool:
     """Record that the result letter went out; returns whether it was late (after the notification deadline).
 
-    The issue date can be neither before the decision nor in the future.
+    The issue date can be neither before the decision nor in the future. A deficient result's resubmission
+    deadline is set from it, as the letter states it: the program's resubmission business days after the letter.
     """
     issued_on = _as_date(issued_on, "issue date")
     if issued_on > dt.date.today():
@@ -845,7 +842,8 @@ def record_notification(store: Store, submission_id: int, issued_on, files: list
             raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is "
                                 "notified")
         # An impossible date would also make the late flag, which the deadline report trusts, wrong.
-        decided_on = tx.get(decisions, {"submission_id": submission_id})["decided_on"]
+        decision = tx.get(decisions, {"submission_id": submission_id})
+        decided_on = decision["decided_on"]
         if issued_on < decided_on:
             raise WorkflowError(f"issue date {issued_on} is before the decision of submission {submission_id} "
                                 f"on {decided_on}")
@@ -853,6 +851,9 @@ def record_notification(store: Store, submission_id: int, issued_on, files: list
         tx.insert(notifications, {"submission_id": submission_id, "issued_on": issued_on, "late": late,
                                   "files": json.dumps(files), "created_at": utcnow()}, action="notify")
         tx.update(submissions, {"id": submission_id}, {"state": "notified"}, action="notify")
+        if decision["result"] == "deficient" and not sub["is_benchmark"]:
+            tx.update(decisions, {"submission_id": submission_id},
+                      {"resubmit_by": program(store, sub["program_id"]).resubmission_due(issued_on)}, action="notify")
     return late
 
 

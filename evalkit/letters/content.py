@@ -14,7 +14,7 @@ import os
 
 import sqlalchemy as sa
 
-from ..calendar import add_business_days, as_date
+from ..calendar import as_date
 from ..evaluation import workflow
 from ..store import Store, candidates, open_store, submissions
 from ..templates import environment
@@ -209,9 +209,8 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
         "domains": [{"domain": d, "percent": round(p, 1)} for d, p in result["domains"].items()],
         "failed_must_meet": [_heading(rubric.criterion(c).assesses) for c in outcome.failed_must_meet],
         "deficiencies": deficiencies,
-        "resubmit_by": None if passed else add_business_days(issue_date, prog.completion_business_days,
-                                                              prog.holidays),
-        "resubmit_business_days": prog.completion_business_days,
+        "resubmit_by": None if passed else prog.resubmission_due(issue_date),  # recorded with the letter's issue
+        "resubmit_business_days": prog.resubmission_business_days,
         "manager_signoff": prog.manager_signoff,
     }
 
