@@ -53,3 +53,26 @@ def test_the_demo_has_candidates_in_every_certification_state(demo_workspace):
     states = {s.status.state for s in standings(store)}
     store.dispose()
     assert {"certified", "recertification due", "expired", "in progress"} <= states
+
+
+def test_the_demo_shows_admission_clocks_deadlines_and_advancement(demo_workspace):
+    """Every new view of issue 11 has something real to show: overrides, late work products, an extension, and a
+    CCMA holder certified as CCOM by advancement."""
+    store = open_store(demo_workspace)
+    try:
+        with store.read() as conn:
+            overrides = conn.execute(sa.text("SELECT count(*) FROM candidacies WHERE override_by IS NOT NULL")).scalar()
+            by_route = conn.execute(sa.text("SELECT count(*) FROM candidacies WHERE route IS NOT NULL")).scalar()
+            late = conn.execute(sa.text("SELECT count(*) FROM submissions WHERE received_on > complete_by")).scalar()
+            extended = conn.execute(sa.text("SELECT count(*) FROM resubmission_extensions")).scalar()
+            deadlines = conn.execute(sa.text("SELECT count(*) FROM decisions WHERE resubmit_by IS NOT NULL")).scalar()
+        advanced = [s for s in standings(store) if s.advancing_from and s.status.holds]
+        from evalkit.widgets.admin import candidates_table
+        page = candidates_table(store)
+    finally:
+        store.dispose()
+    assert overrides > 0 and by_route > overrides and late > 0 and extended > 0 and deadlines > 0
+    assert [(s.advancing_from, s.program.id) for s in advanced] == [("CCMA", "CCOM")]
+    for text in ("admitted by override of setup", "advancing from CCMA", "eligible by route in-role",
+                 "no eligibility requirement", "work product due"):
+        assert text in page, text

@@ -11,8 +11,9 @@ import time
 
 import ipywidgets as w
 
-from ..certification import STATES, standings
+from ..certification import STATES, candidacies_of, standings
 from ..evaluation import workflow
+from ..evaluation.admission import describe
 from ..letters import batch as letters
 from ..letters.content import letter_content, render_letter_html
 from ..store import StoreError
@@ -59,13 +60,21 @@ def pipeline_table(store) -> str:
 
 def candidates_table(store, state: str | None = None, today: dt.date | None = None) -> str:
     """Every candidate's certification status per program (:func:`evalkit.certification.standings`), most urgent
-    first, as an HTML table."""
-    rows = [[s.candidate, s.program.id, s.status.state, s.status.until or "", s.status.detail]
-            for s in standings(store, today, state)]
+    first, with how they were admitted and their work product's deadline, as an HTML table."""
+    found = standings(store, today, state)
+    admitted = {(c["program_id"], ext): c for ext in {s.candidate for s in found} for c in candidacies_of(store, ext)}
+    rows = []
+    for s in found:
+        candidacy = admitted.get((s.program.id, s.candidate))
+        issued = candidacy["assignment_issued_on"] if candidacy else None
+        rows.append([s.candidate, s.program.id, s.status.state, s.status.until or "", s.status.detail,
+                     describe(candidacy) if candidacy else "not applied",
+                     s.program.completion_due(issued) if issued and "work_product" in s.missing else ""])
     if not rows:
         return message("No candidate has this status." if state else "No candidate has a result or a submission yet.")
     classes = [f"ek-cert-{css_name(r[2])}" for r in rows]
-    return _table(["candidate", "program", "status", "until", "detail"], rows, row_classes=classes)
+    return _table(["candidate", "program", "status", "until", "detail", "admitted", "work product due"], rows,
+                  row_classes=classes)
 
 
 def due_table(store, today: dt.date | None = None) -> tuple[str, int, int]:
