@@ -10,7 +10,7 @@ import warnings
 import pytest
 import sqlalchemy as sa
 
-from conftest import ELIGIBLE
+from eligible_profiles import ELIGIBLE
 from evalkit.calendar import add_business_days
 from evalkit.certification import (ResultError, apply, candidacy, candidate_status, eligibility, import_profiles,
                                    issue_assignment, profile, record_result, set_profile)
@@ -379,3 +379,49 @@ def test_every_change_to_the_record_is_in_the_audit_log(s):
     with s.read() as conn:
         after = conn.execute(sa.select(audit.c.after).where(audit.c.action == "profile")).scalar()
     assert json.loads(json.loads(after)["profile"]) == ELIGIBLE
+
+
+# --- the admin notebook's candidate record form ------------------------------------------------------------------
+
+
+def test_the_admin_form_saves_a_profile_admits_with_an_override_and_extends_a_deadline(s, monkeypatch):
+    from evalkit.widgets.admin import CandidateRecordForm
+    monkeypatch.setenv("JUPYTERHUB_USER", "office.kim")
+    changes = []
+    form = CandidateRecordForm(s, ["CCOM", "CCSL", "ICMI-OM"], on_change=lambda: changes.append(1))
+    form.candidate.value = "C-1"
+    form.load_button.click()
+    assert "No profile on record yet" in form.result.value and form.profile_text.value == ""
+    form.profile_text.value = "education: {highest: bachelor}\nexperience: [{years: -2}]\n"
+    form.save_button.click()
+    assert "ek-msg-error" in form.result.value and "profile.experience[0].years: is -2" in form.result.value
+    assert profile(s, "C-1") is None and changes == []
+    form.profile_text.value = "education: &e {highest: bachelor}\n"
+    form.save_button.click()
+    assert "anchor &amp;e; expected plain YAML" in form.result.value
+    form.profile_text.value = ("education: {highest: bachelor}\nexperience:\n  - {years: 0.5, role: management, "
+                               "call_center: true, employer: private}\n")
+    form.save_button.click()
+    assert "Profile of C-1 saved." in form.result.value and profile(s, "C-1") == SHORT
+    form.load_button.click()
+    assert "years: 0.5" in form.profile_text.value
+
+    form.program.value, form.applied_on.value = "CCOM", D(2026, 3, 2)
+    form.apply_button.click()
+    assert "not eligible for CCOM: route 1 (in-role)" in form.result.value and candidacy(s, "C-1", "CCOM") is None
+    form.override.value = "acting manager since the site opened <script>"
+    form.apply_button.click()
+    assert "admitted by override of office.kim" in form.result.value and "&lt;script&gt;" in form.result.value
+    assert candidacy(s, "C-1", "CCOM")["override_by"] == "office.kim"
+
+    sid = wf.receive_submission(s, "C-1", "CCOM", D(2026, 5, 1), True)
+    assert _decide(s, sid, 1, D(2026, 5, 22)) == "deficient"
+    wf.record_notification(s, sid, D(2026, 5, 29), [])
+    form.submission.value = sid
+    form.extend_button.click()
+    assert "choose the new deadline" in form.result.value
+    form.until.value, form.reason.value = D(2026, 9, 15), "bereavement"
+    form.extend_button.click()
+    assert "extended to 2026-09-15" in form.result.value and wf.resubmission_deadline(s, sid) == D(2026, 9, 15)
+    assert len(changes) == 3  # saved, admitted, extended: the candidates table was refreshed each time
+    form.close()

@@ -9,7 +9,7 @@ from evalkit.certification import (ResultError, attempts, candidate_status, impo
 from evalkit.cli import main
 from evalkit.evaluation import workflow
 from evalkit.store import assessment_results, audit
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 D = dt.date
 

@@ -23,7 +23,7 @@ from evalkit.instruments.programs import default_programs_path
 from evalkit.letters import batch as letters
 from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import audit, notifications, open_store, resolved_scores, submissions
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED = dt.date(2026, 9, 1)  # a Tuesday

@@ -18,7 +18,7 @@ from evalkit.demo import init_workspace
 from evalkit.evaluation import workflow
 from evalkit.psychometrics import agreement, plots, reports
 from evalkit.store import open_store
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 _ids = itertools.count(1)

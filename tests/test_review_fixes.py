@@ -18,7 +18,7 @@ from evalkit.evaluation.importer import import_submissions
 from evalkit.instruments.programs import default_programs_path
 from evalkit.instruments.rubric import parse_rubric
 from evalkit.store import assignments, submissions
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 RECEIVED = dt.date(2026, 9, 1)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from evalkit.evaluation import workflow as wf
 from evalkit.store import SCHEMA_VERSION, StoreError, meta, open_store
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 
 def test_workspace_and_database_are_readable_by_their_owner_only(workspace):

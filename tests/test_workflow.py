@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from evalkit.calendar import add_business_days
 from evalkit.evaluation import workflow as wf
 from evalkit.store import assignments, audit, criterion_scores
-from conftest import add_eligible_candidate
+from eligible_profiles import add_eligible_candidate
 
 RECEIVED = dt.date(2026, 9, 1)
 

@@ -27,7 +27,7 @@ from ..store import Store, candidacies, candidates, submissions, utcnow
 from .results import ResultError, held_lower
 
 __all__ = ["PROFILE_COLUMNS", "profile", "set_profile", "import_profiles", "eligibility", "apply",
-           "issue_assignment", "candidacy", "candidacies_of"]
+           "issue_assignment", "candidacy", "candidacies_of", "read_yaml"]
 
 #: Columns of a profiles CSV: one row per experience or service entry (``kind``), the education on each row of a
 #: candidate (the same on all of them); a row with no ``kind`` gives the education alone.
@@ -123,6 +123,17 @@ def _profiles_from_csv(path: Path) -> dict[str, tuple[str, dict]]:
     return found
 
 
+def read_yaml(text: str, name: str):
+    """YAML typed or pasted by an admin, screened like every YAML evalkit reads (size, nesting, no anchors)."""
+    refusal = screen(text, name)
+    if refusal:
+        raise ResultError(refusal)
+    try:
+        return yaml.load(text, Loader=Loader)
+    except yaml.YAMLError as exc:
+        raise ResultError(yaml_error(name, exc)) from None
+
+
 def _profiles_from_yaml(path: Path) -> dict[str, tuple[str, dict]]:
     """{candidate: (where, profile)} from a YAML mapping of candidate ids to profiles."""
     try:
@@ -131,13 +142,7 @@ def _profiles_from_yaml(path: Path) -> dict[str, tuple[str, dict]]:
         raise ResultError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultError(f"{path}: cannot be read: {exc}") from None
-    refusal = screen(text, str(path))
-    if refusal:
-        raise ResultError(refusal)
-    try:
-        data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as exc:
-        raise ResultError(yaml_error(str(path), exc)) from None
+    data = read_yaml(text, str(path))
     if not isinstance(data, dict) or not data:
         raise ResultError(f"{path}: expected a mapping of candidate ids to profiles")
     return {workflow.candidate_external_id(str(cand)): (f"{path}: {cand}", prof) for cand, prof in data.items()}

@@ -36,7 +36,7 @@ __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_
            "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
            "due_report", "late_notifications", "pipeline_counts", "submission", "candidate_label", "submission_record",
            "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
-           "grant_extension", "resubmission_deadline", "programs_advancing_to"]
+           "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs"]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
 
@@ -134,11 +134,15 @@ def rubric_for(store: Store, version: str) -> Rubric:
     return rubric
 
 
+def registered_programs(store: Store) -> list[str]:
+    """The ids of the programs the store was synced with, sorted."""
+    with store.read() as conn:
+        return sorted(conn.execute(sa.select(programs_table.c.id)).scalars())
+
+
 def programs_advancing_to(store: Store, program_id: str) -> list[str]:
     """The programs whose holders advance to ``program_id`` (CCMA and CCOM, CCMC and CCSL)."""
-    with store.read() as conn:
-        registered = conn.execute(sa.select(programs_table.c.id)).scalars().all()
-    return sorted(p for p in registered if p != program_id and program(store, p).advances_to == program_id)
+    return [p for p in registered_programs(store) if p != program_id and program(store, p).advances_to == program_id]
 
 
 def rubric_version_of(store: Store, program_id: str) -> str:

@@ -10,16 +10,19 @@ import html
 import time
 
 import ipywidgets as w
+import yaml
 
-from ..certification import STATES, candidacies_of, standings
+from ..certification import (STATES, ResultError, apply, candidacies_of, profile, read_yaml, set_profile,
+                             standings)
 from ..evaluation import workflow
 from ..evaluation.admission import describe
 from ..letters import batch as letters
 from ..letters.content import letter_content, render_letter_html
 from ..store import StoreError
-from .common import STYLE, WorkspaceError, close_tree, css_name, message, open_workspace, resolve_workspace
+from .common import (STYLE, WorkspaceError, close_tree, css_name, current_username, message, open_workspace,
+                     resolve_workspace)
 
-__all__ = ["AdminApp", "admin_app", "pipeline_table", "due_table"]
+__all__ = ["AdminApp", "CandidateRecordForm", "admin_app", "pipeline_table", "due_table", "candidates_table"]
 
 _ADMIN_STYLE = """
 <style>
@@ -91,6 +94,89 @@ def due_table(store, today: dt.date | None = None) -> tuple[str, int, int]:
     return table, late, len(due) - late
 
 
+_EXAMPLE_PROFILE = """education: {highest: bachelor}
+experience:
+  - {years: 3, role: management, call_center: true, employer: private, supervision_years: 2}
+"""
+
+
+class CandidateRecordForm(w.VBox):
+    """An admin's changes to a candidate's record: their profile (YAML), admitting them to a program (with an
+    override and its reason where they are not eligible), and a later resubmission deadline. Each button calls the
+    function the CLI calls, as the signed-in user; a refusal is shown in one line and changes nothing."""
+
+    def __init__(self, store, programs: list[str], on_change=None, **kwargs):
+        super().__init__(**kwargs)
+        self.store, self.on_change = store, on_change
+        label = {"description_width": "90px"}
+        self.candidate = w.Text(description="Candidate", placeholder="e.g. CCOM-2026-1001", style=label)
+        self.load_button = w.Button(description="Show profile", icon="user")
+        self.profile_text = w.Textarea(placeholder=_EXAMPLE_PROFILE, layout=w.Layout(width="620px", height="110px"))
+        self.save_button = w.Button(description="Save profile", button_style="primary", icon="save")
+        self.program = w.Dropdown(options=programs, description="Program", style=label)
+        self.applied_on = w.DatePicker(description="Applied on", value=dt.date.today(), style=label)
+        self.override = w.Text(description="Override", placeholder="only if not eligible: why they are admitted",
+                               style=label, layout=w.Layout(width="620px"))
+        self.apply_button = w.Button(description="Admit", button_style="primary", icon="check")
+        self.submission = w.BoundedIntText(description="Submission", min=1, max=2**62, style=label)
+        self.until = w.DatePicker(description="New deadline", style=label)
+        self.reason = w.Text(description="Reason", style=label, layout=w.Layout(width="620px"))
+        self.extend_button = w.Button(description="Extend deadline", icon="calendar")
+        self.result = w.HTML()
+        self.add_class("ek-record")
+        for name in ("candidate", "load_button", "profile_text", "save_button", "program", "applied_on", "override",
+                     "apply_button", "submission", "until", "reason", "extend_button", "result"):
+            getattr(self, name).add_class(f"ek-record-{name.replace('_', '-')}")  # stable selectors for tests
+        self.load_button.on_click(lambda _: self._run(self._load, changes=False))
+        self.save_button.on_click(lambda _: self._run(self._save))
+        self.apply_button.on_click(lambda _: self._run(self._apply))
+        self.extend_button.on_click(lambda _: self._run(self._extend))
+        def step(text: str) -> w.HTML:
+            return w.HTML(f'<div class="ek-subtitle">{text}</div>')
+        self.children = [
+            w.HBox([self.candidate, self.load_button]),
+            step("Profile: education, experience, civil service (YAML, as in the profiles file)"), self.profile_text,
+            self.save_button,
+            step("Admit to a program: eligibility is checked; an override needs a reason and is recorded with "
+                 "your name"), w.HBox([self.program, self.applied_on]), self.override, self.apply_button,
+            step("Extend a deficient submission's resubmission deadline"), w.HBox([self.submission, self.until]),
+            self.reason, self.extend_button, self.result]
+
+    def _run(self, action, changes: bool = True) -> None:
+        try:
+            done = action()
+        except (workflow.WorkflowError, StoreError, ValueError) as exc:
+            self.result.value = message(str(exc), "error")
+            return
+        self.result.value = message(done, "ok")
+        if changes and self.on_change:
+            self.on_change()
+
+    def _load(self) -> str:
+        found = profile(self.store, self.candidate.value.strip())
+        self.profile_text.value = yaml.safe_dump(found, sort_keys=False) if found else ""
+        return "Profile loaded." if found else "No profile on record yet: type one and save it."
+
+    def _save(self) -> str:
+        ext = self.candidate.value.strip()
+        value = read_yaml(self.profile_text.value, "the profile")
+        set_profile(self.store, ext, value, actor=current_username())
+        return f"Profile of {ext} saved."
+
+    def _apply(self) -> str:
+        ext = self.candidate.value.strip()
+        admitted = apply(self.store, ext, self.program.value, self.applied_on.value or dt.date.today(),
+                         self.override.value.strip() or None, actor=current_username())
+        return f"{ext} admitted to {self.program.value}: {describe(admitted)}."
+
+    def _extend(self) -> str:
+        if self.until.value is None:
+            raise ResultError("choose the new deadline")
+        granted = workflow.grant_extension(self.store, self.submission.value, self.until.value, self.reason.value,
+                                           actor=current_username())
+        return f"Submission {self.submission.value}: resubmission deadline extended to {granted['until']}."
+
+
 class AdminApp(w.VBox):
     """Pipeline, due dates, letter preview and the letter batch for one workspace.
 
@@ -131,6 +217,9 @@ class AdminApp(w.VBox):
         self.status_filter = w.Dropdown(options=[("every status", "")] + [(st, st) for st in STATES], value="",
                                         description="Show", style={"description_width": "70px"})
         self.candidates = w.HTML()
+        self.record = CandidateRecordForm(self.store, [p for p in workflow.registered_programs(self.store)
+                                                       if not workflow.program(self.store, p).retired],
+                                          on_change=self._show_candidates)
         self.status_filter.observe(lambda _: self._show_candidates(), "value")
         self.choice.observe(self._on_choice, "value")
         self.run_button.on_click(self._on_run)
@@ -146,6 +235,8 @@ class AdminApp(w.VBox):
             w.HTML('<div class="ek-section-title">Preview</div>'), self.choice, self.preview,
             w.HTML('<div class="ek-section-title">Candidates: certification status</div>'), self.status_filter,
             self.candidates,
+            w.HTML('<div class="ek-section-title">Candidate record: profile, admission, resubmission deadline</div>'),
+            self.record,
         ]
         self.refresh()
 
