@@ -371,13 +371,7 @@ def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str,
     prev = _lock_submission(tx, previous_id)
     if (prev["candidate_id"], prev["program_id"]) != (candidate_id, program_id):
         raise WorkflowError(f"submission {previous_id} is not {candidate}'s {program_id} submission")
-    decision = tx.get(decisions, {"submission_id": previous_id})
-    if decision is None or decision["result"] != "deficient":
-        raise WorkflowError(f"submission {previous_id} is not decided as deficient; only a deficient result "
-                            "can be resubmitted")
-    later = tx.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == previous_id)).scalar()
-    if later is not None:
-        raise WorkflowError(f"submission {previous_id} was already resubmitted as {later}")
+    decision = _open_deficient_result(tx, previous_id, "can be resubmitted")
     if received_on < decision["decided_on"]:
         raise WorkflowError(f"received date {received_on} is before submission {previous_id} was decided on "
                             f"{decision['decided_on']}")
@@ -386,6 +380,18 @@ def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str,
         raise WorkflowError(f"the resubmission of {previous_id} was received {received_on}, after its deadline "
                             f"{deadline}; an admin may grant an extension (evalkit submissions extend "
                             f"{previous_id} --until DATE --reason ...)")
+
+
+def _open_deficient_result(tx, submission_id: int, what_it_allows: str) -> dict:
+    """The decision of a submission that is deficient and not yet resubmitted (its row locked by the caller)."""
+    decision = tx.get(decisions, {"submission_id": submission_id})
+    if decision is None or decision["result"] != "deficient":
+        raise WorkflowError(f"submission {submission_id} is not decided as deficient; only a deficient result "
+                            f"{what_it_allows}")
+    later = tx.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == submission_id)).scalar()
+    if later is not None:
+        raise WorkflowError(f"submission {submission_id} was already resubmitted as {later}")
+    return decision
 
 
 def _resubmission_deadline(conn, submission_id: int, decision: dict) -> dt.date | None:
@@ -420,13 +426,7 @@ def grant_extension(store: Store, submission_id: int, until, reason: str, actor:
         raise WorkflowError("an extension needs a reason; say why the deadline is extended")
     with store.transaction(actor) as tx:
         _lock_submission(tx, submission_id)
-        decision = tx.get(decisions, {"submission_id": submission_id})
-        if decision is None or decision["result"] != "deficient":
-            raise WorkflowError(f"submission {submission_id} is not decided as deficient; only a deficient result "
-                                "has a resubmission deadline")
-        later = tx.execute(sa.select(submissions.c.id).where(submissions.c.previous_id == submission_id)).scalar()
-        if later is not None:
-            raise WorkflowError(f"submission {submission_id} was already resubmitted as {later}")
+        decision = _open_deficient_result(tx, submission_id, "has a resubmission deadline")
         current = _resubmission_deadline(tx.conn, submission_id, decision)
         if until <= (current or as_date(decision["decided_on"])):
             raise WorkflowError(f"extension to {until} is not after the present deadline "
