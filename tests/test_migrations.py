@@ -587,3 +587,53 @@ def test_0004_upgrades_a_0003_database_keeping_its_rows_and_adds_candidacies_and
                 conn.execute(schema.candidacies.insert(), [row])
     finally:
         engine.dispose()
+
+
+# --- 0005: certificates, appeals, re-evaluation, the outbox ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0005_upgrades_a_0004_database_keeping_its_rows_and_adds_certificates_appeals_and_the_outbox(
+        kind, request, tmp_path):
+    url = database_at("0004", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    day, now = dt.date(2026, 9, 1), dt.datetime(2026, 9, 1, 9)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(sa.text("INSERT INTO rubric_versions (version, rubric_id, title, source, registered_at) "
+                             "VALUES ('v1', 'ccom', 'CCOM', 'x', :now)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name, profile) "
+                             "VALUES ('C-1', 'A', 'B', '{\"education\": {\"highest\": \"master\"}}')"))
+        conn.execute(sa.text(
+            "INSERT INTO submissions (candidate_id, program_id, rubric_version, attempt, received_on, due_on, "
+            "complete_by, manager_signoff, is_benchmark, state, created_at) VALUES (1, 'CCOM', 'v1', 1, :day, :day, "
+            ":day, true, false, 'decided', :now)"), {"day": day, "now": now})
+        conn.execute(sa.text(
+            "INSERT INTO candidacies (candidate_id, program_id, applied_on, route, created_at) "
+            "VALUES (1, 'CCOM', :day, 'in-role', :now)"), {"day": day, "now": now})
+    engine.dispose()
+    before = snapshot(url)
+    assert not {"certificates", "certificate_events", "appeals", "outbox"} & set(before)
+    migrate.upgrade(_target(url))
+    after = snapshot(url)
+    assert rows_kept(before, after)
+    assert after["submissions"][0][-1] is None  # reevaluates_id: no appeal yet
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            certificate = {"number": "CIAC-CCOM-2026-000001", "code": "K7Q2M9XW4T", "candidate_id": 1,
+                           "program_id": "CCOM", "certified_on": day, "valid_until": dt.date(2029, 9, 1),
+                           "status": "active", "decided_by": "office.kim", "issued_on": day, "created_at": now}
+            conn.execute(schema.certificates.insert(), [certificate])
+            conn.execute(schema.appeals.insert(), [{"submission_id": 1, "received_on": day, "grounds": "x",
+                                                    "due_on": day, "created_at": now}])
+            message = {"kind": "certificate", "recipient": "a@example.org", "subject": "s", "body": "b",
+                       "attachments": "[]", "message_id": "<1@evalkit>", "status": "pending", "attempts": 0,
+                       "created_at": now}
+            conn.execute(schema.outbox.insert(), [message])
+        for table, row in ((schema.certificates, {**certificate, "code": "OTHER"}), (schema.outbox, message)):
+            with pytest.raises(sa.exc.IntegrityError):  # one certificate per candidate and program; one message id
+                with engine.begin() as conn:
+                    conn.execute(table.insert(), [row])
+    finally:
+        engine.dispose()

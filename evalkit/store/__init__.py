@@ -3,7 +3,8 @@ the audit log, and the migrations that bring an older database up to the code's 
 from .database import DB_FILENAME, Store, StoreConflict, StoreError, Transaction, open_store, utcnow, workspace_url
 from .engine import find_workspace
 from .migrate import HEAD_REVISION, SCHEMA_VERSION
-from .schema import (assessment_results, assignments, audit, candidacies, candidates, cc_actions, cc_agents, cc_calls, cc_notes,
+from .schema import (appeals, assessment_results, assignments, audit, candidacies, candidates, certificate_events,
+                     certificates, outbox, cc_actions, cc_agents, cc_calls, cc_notes,
                      conflicts, criterion_scores, decisions, meta, metadata, notifications, programs, raters,
                      resolved_scores, resubmission_extensions, rubric_versions, submissions)
 
@@ -11,4 +12,4 @@ __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreErro
            "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions",
            "candidates", "candidacies", "raters", "conflicts", "submissions", "assignments", "criterion_scores", "decisions",
            "resolved_scores", "resubmission_extensions", "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions",
-           "cc_notes"]
+           "cc_notes", "certificates", "certificate_events", "appeals", "outbox"]

@@ -87,6 +87,7 @@ submissions = sa.Table(
     sa.Column("received_on", sa.Date, nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),  # notification deadline
     sa.Column("complete_by", sa.Date),  # completion deadline from the assignment's issue (None: not issued here)
+    sa.Column("reevaluates_id", sa.Integer),  # the submission an upheld appeal re-opens for a fresh evaluation
     sa.Column("manager_signoff", sa.Boolean, nullable=False),
     sa.Column("document", sa.Text),  # path of the work product, relative to the workspace
     sa.Column("is_benchmark", sa.Boolean, nullable=False, default=False),  # a "gold" submission for calibration
@@ -184,6 +185,70 @@ audit = sa.Table(
     sa.Column("after", sa.Text),
 )
 
+certificates = sa.Table(  # one per candidate and program; number and code survive reissue and recertification
+    "certificates", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(40), nullable=False, unique=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),  # the verification code
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("certified_on", sa.Date, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # active | suspended | withdrawn (expired: by the date)
+    sa.Column("decided_by", sa.Text, nullable=False),  # who confirmed the certification decision
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("candidate_id", "program_id"),
+)
+
+certificate_events = sa.Table(  # what happened to a certificate, by whom and why, and the file issued
+    "certificate_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("certificate_id", sa.Integer, sa.ForeignKey("certificates.id"), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),  # issue | reissue | suspend | reinstate | withdraw | recertify
+    sa.Column("on_date", sa.Date, nullable=False),       # | remind
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("valid_until", sa.Date),
+    sa.Column("file", sa.Text),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
+appeals = sa.Table(  # ISO/IEC 17024 9.8: an appeal of a decided result, decided by someone not involved
+    "appeals", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("grounds", sa.Text, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("acknowledged_on", sa.Date),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_on", sa.Date),
+    sa.Column("outcome", sa.String(16)),  # upheld | dismissed
+    sa.Column("outcome_reason", sa.Text),
+    sa.Column("reevaluation_id", sa.Integer, sa.ForeignKey("submissions.id")),
+    sa.Column("outcome_notified_on", sa.Date),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+outbox = sa.Table(  # every e-mail evalkit sends: queued here, sent by `evalkit outbox send`
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # result_letter | appeal_letter | reminder | certificate | ...
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attachments", sa.Text, nullable=False),  # JSON: [{"path":..., "name":..., "sha256":...}]
+    sa.Column("ref", sa.Text),  # what it is about, e.g. "submission:12"
+    sa.Column("message_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+)
+
 # --- call certification ------------------------------------------------------------------------------------
 
 cc_agents = sa.Table(
@@ -197,6 +262,7 @@ cc_agents = sa.Table(
     sa.Column("tbt_hours", sa.Float),
     sa.Column("tbt_done_on", sa.Date),  # the day the TBTs (training) were completed
     sa.Column("completed_on", sa.Date),
+    sa.Column("email", sa.Text),  # where the agent's call scorecards are sent
 )
 
 cc_calls = sa.Table(
@@ -241,4 +307,5 @@ cc_notes = sa.Table(
 sa.Index("ix_assignments_rater", assignments.c.rater_id, assignments.c.status)
 sa.Index("ix_submissions_state", submissions.c.state)
 sa.Index("ix_audit_entity", audit.c.entity, audit.c.entity_id)
+sa.Index("ix_outbox_status", outbox.c.status)
 

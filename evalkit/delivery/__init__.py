@@ -1,0 +1,1 @@
+"""Delivery by e-mail: the outbox every letter, certificate and report is queued in, and sending it by SMTP."""
