@@ -28,6 +28,7 @@ __all__ = [
     "load_programs",
     "default_programs_path",
     "certification_status",
+    "add_years",
 ]
 
 SIGNOFF_RULES = ("required", "encouraged", "none")
@@ -330,7 +331,14 @@ class CertificationStatus:
         return self.state in ("certified", "recertification due")
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later; 29 February becomes 28 February in a year that has none.
+
+    Examples
+    --------
+    >>> add_years(dt.date(2024, 2, 29), 3), add_years(dt.date(2025, 3, 4), 3)
+    (datetime.date(2027, 2, 28), datetime.date(2028, 3, 4))
+    """
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
@@ -365,7 +373,7 @@ def certification_status(program: Program, results: dict, today: dt.date,
         return CertificationStatus("in progress", None, f"missing {', '.join(missing)}" if credited
                                    else "no component passed yet")
     first = min(passed.values())
-    window_end = _add_years(first, program.testing_window_years)
+    window_end = add_years(first, program.testing_window_years)
     if missing:
         if today > window_end:
             return CertificationStatus("expired", window_end, f"testing not completed within "
@@ -377,7 +385,7 @@ def certification_status(program: Program, results: dict, today: dt.date,
     if last > window_end:
         return CertificationStatus("expired", window_end, f"testing completed {last}, after the "
                                    f"{program.testing_window_years}-year window ended {window_end}")
-    until = _add_years(last, program.recertification_years)
+    until = add_years(last, program.recertification_years)
     how = " (knowledge assessments credited by advancement)" if credited else ""
     if today > until:
         return CertificationStatus("expired", until, f"certification lapsed on {until}; recertify", last)
