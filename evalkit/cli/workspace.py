@@ -6,7 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..evaluation import workflow
+from ..evaluation import appeals, workflow
 from ..instruments.rubric import validate_files
 from .common import CommandError, actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
@@ -96,6 +96,12 @@ def cmd_status(args) -> None:
     for r in week:
         print(f"  #{r['id']:<5} {r['program_id']:<8} {r['state']:<13} due {r['due_on']}  {r['days_left']} "
               "business day(s) left")
+    open_appeals = appeals.open_appeals(store, today)
+    print(f"appeals open ({len(open_appeals)}):")
+    for r in open_appeals:
+        when = f"{-r['days_left']} business day(s) late" if r["late"] else f"{r['days_left']} business day(s) left"
+        print(f"  appeal #{r['id']:<4} submission #{r['submission_id']:<5} {r['program_id']:<8} due {r['due_on']}  "
+              f"{when}; next: {r['step']}")
     late_letters = workflow.late_notifications(store)
     if late_letters:
         print(f"letters issued late ({len(late_letters)}):")

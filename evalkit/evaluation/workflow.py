@@ -498,9 +498,11 @@ def _open_workload(conn) -> dict[int, int]:
 
 
 def _eligible(conn, sub: dict, role: str) -> list[dict]:
-    """Active raters who may take this submission: not already on it and with no declared conflict."""
+    """Active raters who may take this submission: not already on it, with no declared conflict, and, for the
+    fresh evaluation an upheld appeal opens, none who evaluated the original."""
+    on_it = [sub["id"]] + ([sub["reevaluates_id"]] if sub.get("reevaluates_id") else [])
     taken = set(conn.execute(sa.select(assignments.c.rater_id)
-                             .where(assignments.c.submission_id == sub["id"])).scalars())
+                             .where(assignments.c.submission_id.in_(on_it))).scalars())
     conflicted = set(conn.execute(sa.select(conflicts.c.rater_id)
                                   .where(conflicts.c.candidate_id == sub["candidate_id"])).scalars())
     query = sa.select(raters).where(raters.c.active.is_(True))
@@ -542,7 +544,8 @@ def assign_raters(store: Store, submission_id: int, usernames: Iterable[str] | N
                 if u not in by_name:
                     r = _rater(tx.conn, u)  # unknown rater -> its own message
                     reason = "is inactive" if not r["active"] else \
-                        "is already assigned to it or has a declared conflict of interest with the candidate"
+                        ("is already assigned to it, evaluated the submission it re-evaluates, or has a declared "
+                         "conflict of interest with the candidate")
                     raise WorkflowError(f"rater {u} cannot score submission {submission_id}: {reason}")
                 chosen.append(by_name[u])
         else:

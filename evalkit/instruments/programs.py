@@ -87,6 +87,8 @@ class Program:
     completion_business_days: int
     notification_business_days: int
     resubmission_business_days: int
+    appeal_days: int
+    appeal_decision_business_days: int
     raters_per_submission: int
     hide_candidate_from_raters: bool
     disclose_scores: bool
@@ -116,6 +118,10 @@ class Program:
     def completion_due(self, started_on: dt.date) -> dt.date:
         """The last day to hand in the work product: N business days after the assignment was issued."""
         return add_business_days(started_on, self.completion_business_days, self.holidays)
+
+    def appeal_due(self, received_on: dt.date) -> dt.date:
+        """The last day to decide an appeal: N business days after its receipt."""
+        return add_business_days(received_on, self.appeal_decision_business_days, self.holidays)
 
     def resubmission_due(self, decided_on: dt.date) -> dt.date:
         """The last day to hand in a corrected work product: N business days after the deficient decision."""
@@ -150,7 +156,7 @@ def default_programs_path() -> Path:
 
 _INT_FIELDS = ("knowledge_assessments", "testing_window_years", "recertification_years", "recertification_notice_days",
                "completion_business_days", "notification_business_days", "resubmission_business_days",
-               "raters_per_submission")
+               "appeal_days", "appeal_decision_business_days", "raters_per_submission")
 _BOOL_FIELDS = ("hide_candidate_from_raters", "disclose_scores")
 
 

@@ -133,7 +133,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
         submission, attempt, received_on, decided_on, issue_date, due_on, late, result ("pass" | "deficient"),
         passed, disclose_scores, total, pass_mark, domains [{domain, percent}], failed_must_meet [heading],
         deficiencies [{domain, criteria [{id, heading, assesses, label, level, max_level, must_meet,
-        feedback [paragraph]}]}], resubmit_by, resubmit_business_days, manager_signoff``. Dates are
+        feedback [paragraph]}]}], resubmit_by, resubmit_business_days, manager_signoff, appeal_days``. Dates are
         ``datetime.date``.
 
     Raises
@@ -212,6 +212,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
         "resubmit_by": None if passed else prog.resubmission_due(issue_date),  # recorded with the letter's issue
         "resubmit_business_days": prog.resubmission_business_days,
         "manager_signoff": prog.manager_signoff,
+        "appeal_days": prog.appeal_days,
     }
 
 
