@@ -111,7 +111,8 @@ def smtp_settings(store: Store | None = None, environ: Mapping[str, str] | None 
     >>> smtp_settings(environ={"EVALKIT_SMTP_HOST": "mail.example.org", "EVALKIT_SMTP_PORT": "587",
     ...                        "EVALKIT_SMTP_STARTTLS": "1", "EVALKIT_SMTP_FROM": "certification@example.org",
     ...                        "EVALKIT_SMTP_USER": "certification", "EVALKIT_SMTP_PASSWORD": "s3cret"})
-    SmtpSettings(host='mail.example.org', port=587, starttls=True, sender='certification@example.org', username='certification', password=***)
+    SmtpSettings(host='mail.example.org', port=587, starttls=True, sender='certification@example.org', ...
+                 password=***)
     >>> smtp_settings(environ={})
     Traceback (most recent call last):
     ...
