@@ -15,8 +15,8 @@ from ..instruments.rubric import RubricError
 from .common import USER_ERRORS, CommandError
 
 # The modules of this package that add commands, in the order `evalkit --help` lists them.
-_COMMAND_MODULES = ("workspace", "db", "certification", "appeals", "agreement", "callcert", "serve", "letters",
-                    "outbox")
+_COMMAND_MODULES = ("workspace", "db", "certification", "certificates", "appeals", "agreement", "callcert", "serve",
+                    "letters", "outbox")
 
 
 def build_parser() -> argparse.ArgumentParser:
