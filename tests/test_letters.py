@@ -18,6 +18,7 @@ import yaml
 
 from evalkit import cli
 from evalkit.calendar import add_business_days
+from evalkit.delivery.outbox import messages as outbox_messages
 from evalkit.evaluation import workflow
 from evalkit.instruments.programs import default_programs_path
 from evalkit.letters import batch as letters
@@ -253,6 +254,15 @@ def test_batch_issues_each_letter_once_with_a_manifest_and_late_flags(demo_copy,
                                                                            for f in row["files"]]
         assert records[sid]["late"] == row["late"] and records[sid]["issued_on"] == dt.date.today()
         assert workflow.submission(store, sid)["state"] == "notified"
+    # each letter is queued by e-mail to its candidate, recorded with the notification, with the page's hash
+    queued = {m["ref"]: m for m in outbox_messages(store)}
+    assert set(queued) == {f"submission:{r['submission']}" for r in rows}
+    for row in rows:
+        message = queued[f"submission:{row['submission']}"]
+        assert row["emailed"] == message["id"] and message["status"] == "pending"
+        assert message["recipient"] == workflow.submission_record(store, row["submission"])["email"]
+        [attached] = message["attachments"]
+        assert attached["sha256"] == row["files"][1]["sha256"]
     # the executed notebook is the record: it holds the parameters and the letter's data
     nb = nbformat.read(out / rows[0]["files"][0]["path"], as_version=4)
     assert nb.metadata.papermill.parameters["submission_id"] == rows[0]["submission"]

@@ -36,7 +36,8 @@ __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_
            "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
            "due_report", "late_notifications", "pipeline_counts", "submission", "candidate_label", "submission_record",
            "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
-           "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs"]
+           "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs",
+           "mark_notified"]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
 
@@ -840,27 +841,32 @@ def record_notification(store: Store, submission_id: int, issued_on, files: list
     The issue date can be neither before the decision nor in the future. A deficient result's resubmission
     deadline is set from it, as the letter states it: the program's resubmission business days after the letter.
     """
+    with store.transaction(actor) as tx:
+        return mark_notified(tx, store, submission_id, issued_on, files)
+
+
+def mark_notified(tx, store: Store, submission_id: int, issued_on, files: list[dict]) -> bool:
+    """:func:`record_notification` inside the caller's transaction (the letters batch queues the letter's e-mail
+    in the same one)."""
     issued_on = _as_date(issued_on, "issue date")
     if issued_on > dt.date.today():
         raise WorkflowError(f"issue date {issued_on} is in the future")
-    with store.transaction(actor) as tx:
-        sub = _lock_submission(tx, submission_id)
-        if sub["state"] != "decided":
-            raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is "
-                                "notified")
-        # An impossible date would also make the late flag, which the deadline report trusts, wrong.
-        decision = tx.get(decisions, {"submission_id": submission_id})
-        decided_on = decision["decided_on"]
-        if issued_on < decided_on:
-            raise WorkflowError(f"issue date {issued_on} is before the decision of submission {submission_id} "
-                                f"on {decided_on}")
-        late = issued_on > sub["due_on"]
-        tx.insert(notifications, {"submission_id": submission_id, "issued_on": issued_on, "late": late,
-                                  "files": json.dumps(files), "created_at": utcnow()}, action="notify")
-        tx.update(submissions, {"id": submission_id}, {"state": "notified"}, action="notify")
-        if decision["result"] == "deficient" and not sub["is_benchmark"]:
-            tx.update(decisions, {"submission_id": submission_id},
-                      {"resubmit_by": program(store, sub["program_id"]).resubmission_due(issued_on)}, action="notify")
+    sub = _lock_submission(tx, submission_id)
+    if sub["state"] != "decided":
+        raise WorkflowError(f"submission {submission_id} is {sub['state']}; only a decided submission is notified")
+    # An impossible date would also make the late flag, which the deadline report trusts, wrong.
+    decision = tx.get(decisions, {"submission_id": submission_id})
+    decided_on = decision["decided_on"]
+    if issued_on < decided_on:
+        raise WorkflowError(f"issue date {issued_on} is before the decision of submission {submission_id} "
+                            f"on {decided_on}")
+    late = issued_on > sub["due_on"]
+    tx.insert(notifications, {"submission_id": submission_id, "issued_on": issued_on, "late": late,
+                              "files": json.dumps(files), "created_at": utcnow()}, action="notify")
+    tx.update(submissions, {"id": submission_id}, {"state": "notified"}, action="notify")
+    if decision["result"] == "deficient" and not sub["is_benchmark"]:
+        tx.update(decisions, {"submission_id": submission_id},
+                  {"resubmit_by": program(store, sub["program_id"]).resubmission_due(issued_on)}, action="notify")
     return late
 
 

@@ -45,6 +45,7 @@ import sqlalchemy as sa
 
 from .. import outputs
 from ..calendar import as_date
+from ..delivery.outbox import DeliveryError, enqueue
 from ..evaluation import workflow
 from ..store import Store, candidates, decisions, notifications, open_store, submissions
 from ..templates import TEMPLATES_DIR
@@ -57,7 +58,7 @@ __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "e
 TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "result_letter.ipynb"
 
 MANIFEST_FIELDS = ("submission", "candidate", "candidate_id", "program", "attempt", "result", "issue_date",
-                   "due_on", "late", "status", "seconds", "files", "sha256", "error")
+                   "due_on", "late", "status", "seconds", "files", "sha256", "error", "emailed")
 
 #: Seconds allowed for one cell of a letter before the letter fails (and its kernel is replaced).
 CELL_TIMEOUT = 120
@@ -463,11 +464,30 @@ def _finish(store: Store, job: LetterJob, produced: dict, out: Path, actor: str)
         return row
     files = [{"path": str((out / f["path"]).resolve()), "sha256": f["sha256"]} for f in row["files"]]
     try:
-        row["late"] = workflow.record_notification(store, job.submission, job.issue_date, files, actor=actor)
+        with store.transaction(actor) as tx:
+            row["late"] = workflow.mark_notified(tx, store, job.submission, job.issue_date, files)
+            row["emailed"] = _queue_email(tx, store, job, row, out)
         row["status"] = "issued"
-    except (workflow.WorkflowError, sa.exc.SQLAlchemyError) as exc:
+    except (workflow.WorkflowError, DeliveryError, sa.exc.SQLAlchemyError) as exc:
         row.update(status="failed", error=f"letter written but not recorded: {_one_line(exc)}")
     return row
+
+
+def _queue_email(tx, store: Store, job: LetterJob, row: dict, out: Path) -> int | None:
+    """Queue the letter (its PDF, else its page) to the candidate's e-mail address, in the transaction that records
+    the notification: both or neither. None where no address is on record."""
+    email, first, last = tx.execute(sa.select(candidates.c.email, candidates.c.first_name, candidates.c.last_name)
+                                    .where(candidates.c.external_id == job.candidate_id)).one()
+    if not email:
+        return None
+    files = {Path(f["path"]).suffix: out / f["path"] for f in row["files"]}
+    attachment = files.get(".pdf") or files[".html"]
+    prog = workflow.program(store, job.program)
+    body = prog.certifying_body.name if prog.certifying_body else prog.name
+    work = prog.work_product.name if prog.work_product else "work product"
+    return enqueue(tx, "result_letter", email, f"{body}: the result of your {work}",
+                   f"Dear {first} {last},\n\nPlease find attached the result of the {work} you submitted for the "
+                   f"{prog.name} designation.\n\n{body}\n", [attachment], ref=f"submission:{job.submission}")["id"]
 
 
 # --- manifest ----------------------------------------------------------------------------------------------
