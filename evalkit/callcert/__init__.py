@@ -1,8 +1,9 @@
 """Call certification of newly trained agents: pass rules, the escalation ladder, scorecards and daily reports.
 
 The rules (the process, as a specification) are in :mod:`.rules`; the store's records and each agent's standing
-in :mod:`.records`; the scorecard workbook in :mod:`.workbook`; the end-of-day report in :mod:`.report`; demo
-agents in :mod:`.demo`. Every public name of these modules is here: use ``evalkit.callcert.<name>``.
+in :mod:`.records` (also the agent's e-mail address and queueing a scored call's scorecard to it); the scorecard
+workbook in :mod:`.workbook`; the end-of-day report, and queueing it to its distribution list, in :mod:`.report`;
+demo agents in :mod:`.demo`. Every public name of these modules is here: use ``evalkit.callcert.<name>``.
 """
 from . import demo, records, report, rules, workbook
 from .demo import *  # noqa: F401,F403

@@ -15,16 +15,17 @@ from typing import Mapping, Sequence
 import sqlalchemy as sa
 
 from ..calendar import business_days_between, next_business_day
+from ..delivery import enqueue, validate_address
 from ..evaluation import scoring, workflow
 from ..instruments.rubric import Rubric
-from ..store import Store, StoreConflict, cc_actions, cc_agents, cc_calls, cc_notes
-from .rules import (CALLS_REQUIRED, LADDER, STAGES, STEP_LABEL, TARGET_DAYS, CallCertError, Certification, DueAction,
-                    call_passed, certify, format_note, ladder_dates, load_scorecard, overtime_flags, parse_date,
-                    scorecard_levels, timeline)
+from ..store import Store, StoreConflict, cc_actions, cc_agents, cc_calls, cc_notes, outbox
+from .rules import (CALL_PASS_MARK, CALLS_REQUIRED, LADDER, STAGES, STEP_LABEL, TARGET_DAYS, CallCertError,
+                    Certification, DueAction, call_passed, certify, format_note, ladder_dates, load_scorecard,
+                    overtime_flags, parse_date, scorecard_levels, timeline)
 
 __all__ = ["AgentStatus", "ScoredCall", "add_agent", "assign_certifier", "set_equipment_issue", "record_tbt",
            "score_call", "add_note", "record_action", "agent", "calls", "notes", "certifiers", "agent_status",
-           "overview"]
+           "overview", "set_agent_email", "queue_call_scorecard"]
 
 
 # --- writes ------------------------------------------------------------------------------------------------
@@ -394,3 +395,91 @@ def overview(store: Store, today=None, holidays=None) -> list[AgentStatus]:
     out = [_status(r, calls_by, actions_by, today, holidays, notes_by) for r in rows]
     out.sort(key=lambda s: (STAGES.index(s.stage), s.start_date, s.name, s.agent_id))
     return out
+
+
+# --- e-mail ------------------------------------------------------------------------------------------------
+
+
+def set_agent_email(store: Store, agent_id: int, email: str | None, actor: str = "admin") -> str | None:
+    """Where the agent's call scorecards are sent (:func:`queue_call_scorecard`); ``None`` or ``""`` removes it.
+    Returns the address as stored.
+
+    Raises
+    ------
+    DeliveryError
+        ``email`` is not one plain e-mail address (``"agent 3's e-mail 'x' is not an e-mail address: ..."``).
+    CallCertError
+        Unknown agent.
+    """
+    address = None
+    if email is not None and not (isinstance(email, str) and not email.strip()):
+        address = validate_address(email, f"agent {agent_id}'s e-mail")
+    with store.transaction(actor) as tx:
+        row = _agent_row(tx.conn, agent_id)
+        tx.update(cc_agents, {"id": row["id"]}, {"email": address}, action="cc_agent_email")
+    return address
+
+
+def _scorecard_mail(store: Store, agent_row: dict, call: dict, scores: Sequence[float]) -> tuple[str, str]:
+    """The subject and body of a call's scorecard e-mail to the agent."""
+    cert = certify(scores)
+    passed = call_passed(call["score"])
+    subject = (f"Call certification: your call {call['call_no']} of {CALLS_REQUIRED}, score {call['score']:.1f} "
+               f"({'pass' if passed else 'below the pass mark'})")
+    marked_down = call["marked_down"] or "Nothing: every item met the standard."
+    body = "\n".join([
+        f"Dear {agent_row['first_name']},",
+        "",
+        f"Your certification call {call['call_no']} of {CALLS_REQUIRED}, on {call['scored_on']}, was scored by "
+        f"{call['certifier']}.",
+        "",
+        f"Score: {call['score']:.1f} ({'pass' if passed else 'not a pass'}; a call passes at {CALL_PASS_MARK:g})",
+        f"Calls passed so far: {cert.calls_passed} of {cert.calls_scored} scored",
+        "",
+        "What went well:", call["went_well"] or "-",
+        "",
+        "What was marked down:", marked_down,
+        "",
+        "A positive remark:", call["positive"] or "-",
+        "",
+        "-- ",
+        str(store.get_setting("organisation", "Call certification team")),
+        "",
+    ])
+    return subject, body
+
+
+def queue_call_scorecard(store: Store, agent_id: int, call_no: int, actor: str = "admin") -> dict | None:
+    """Queue the e-mail of one scored call to the agent: the score, what went well, what was marked down and the
+    positive remark (sent by ``evalkit outbox send``).
+
+    Returns
+    -------
+    dict or None
+        The outbox row; the one already queued (pending, sending or sent) for this call if there is one, so
+        calling twice sends once; ``None`` when the agent has no e-mail address (nothing is queued; set one with
+        :func:`set_agent_email`).
+
+    Raises
+    ------
+    CallCertError
+        Unknown agent, or no such call.
+    """
+    with store.read() as conn:
+        row = _agent_row(conn, agent_id)
+        aid = row["id"]
+        scored = [dict(r) for r in conn.execute(sa.select(cc_calls).where(cc_calls.c.agent_id == aid)
+                                                .order_by(cc_calls.c.call_no)).mappings()]
+    call = next((c for c in scored if c["call_no"] == call_no), None)
+    if call is None:
+        raise CallCertError(f"agent {aid} has no call {call_no} (calls scored: {len(scored)})")
+    if not row["email"]:
+        return None
+    subject, body = _scorecard_mail(store, row, call, [c["score"] for c in scored if c["call_no"] <= call_no])
+    ref = f"cc_call:{aid}:{call_no}"
+    with store.transaction(actor) as tx:
+        queued = tx.execute(sa.select(outbox).where(outbox.c.kind == "call_scorecard", outbox.c.ref == ref,
+                                                    outbox.c.status != "failed")).mappings().first()
+        if queued is not None:
+            return dict(queued)
+        return enqueue(tx, "call_scorecard", row["email"], subject, body, ref=ref)

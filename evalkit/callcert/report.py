@@ -5,18 +5,21 @@ The layout is in the templates ``callcert_eod.md.j2`` and ``callcert_eod.html.j2
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from .. import outputs
+from ..delivery import enqueue, validate_address
+from ..messages import show
 from ..store import Store, cc_actions, cc_agents, cc_calls
 from ..templates import environment, markdown_text
 from .records import display_name, notes, overview
-from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, call_passed, parse_date
+from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, CallCertError, call_passed, parse_date
 
-__all__ = ["EodReport", "eod_report"]
+__all__ = ["EodReport", "eod_report", "eod_recipients", "set_eod_recipients", "queue_eod_report"]
 
 
 def _render(name: str, html: bool, context: dict) -> str:
@@ -110,3 +113,77 @@ def eod_report(store: Store, day=None, holidays=None) -> EodReport:
         "notes": [f"{n['line']} (agent: {n['agent']})" for n in notes(store, on_date=day)],
     }
     return EodReport(day, context)
+
+
+# --- e-mail ------------------------------------------------------------------------------------------------
+
+_RECIPIENTS_HINT = "set the distribution list with `evalkit callcert eod-recipients ADDRESS ...`"
+
+
+def _addresses(addresses, what: str) -> list[str]:
+    if isinstance(addresses, str) or not isinstance(addresses, (list, tuple)):
+        raise CallCertError(f"{what} {show(addresses)} is not a list of e-mail addresses; {_RECIPIENTS_HINT}")
+    out: list[str] = []
+    for n, address in enumerate(addresses, 1):
+        address = validate_address(address, f"{what} item {n}")
+        if address.lower() not in (a.lower() for a in out):
+            out.append(address)
+    return out
+
+
+def set_eod_recipients(store: Store, addresses, actor: str = "admin") -> list[str]:
+    """Store the end-of-day report's distribution list (the workspace setting ``eod_recipients``); an empty list
+    removes it. Every address is checked first; a repeated one is kept once. Returns the list as stored."""
+    addresses = _addresses(list(addresses) if not isinstance(addresses, str) else addresses, "eod_recipients")
+    store.set_setting("eod_recipients", addresses or None, actor)
+    return addresses
+
+
+def eod_recipients(store: Store) -> list[str]:
+    """The end-of-day report's distribution list (the workspace setting ``eod_recipients``), checked.
+
+    Raises
+    ------
+    CallCertError
+        The setting is not set, or empty; ``DeliveryError`` for an address in it that is not one.
+    """
+    value = store.get_setting("eod_recipients")
+    if not value:
+        raise CallCertError(f"the workspace setting eod_recipients is not set; {_RECIPIENTS_HINT}")
+    return _addresses(value, "workspace setting eod_recipients")
+
+
+def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, holidays=None) -> list[dict]:
+    """Queue the end-of-day report of ``day`` (default today) to every address of the distribution list: the
+    Markdown as the body, the HTML as an attachment (sent by ``evalkit outbox send``).
+
+    The HTML is written once, to a new folder of its own under ``folder`` (default ``outbox-files/`` in the
+    workspace folder), so that a later report of the same day does not change the file an earlier message holds.
+    One transaction queues every message (or none).
+
+    Returns
+    -------
+    list of dict
+        The outbox rows, one per recipient.
+
+    Raises
+    ------
+    CallCertError
+        No distribution list (``eod_recipients``), or no folder for the attachment (a database URL has no
+        workspace folder: pass ``folder``).
+    """
+    recipients = eod_recipients(store)
+    report = eod_report(store, day, holidays)
+    if folder is None:
+        if store.workspace is None:
+            raise CallCertError("the end-of-day report's HTML attachment needs a folder and this database has no "
+                                "workspace folder; pass folder=")
+        folder = store.workspace / "outbox-files"
+    base = outputs.output_folder(folder, "outbox files")
+    own = outputs.output_folder(Path(base) / f"eod-{report.day}-{uuid.uuid4().hex[:12]}", "outbox files")
+    html = report.save(own / report.filename(".html"))
+    subject = f"Call certification: end-of-day report, {report.day:%A} {report.day}"
+    body = report.markdown
+    with store.transaction(actor) as tx:
+        return [enqueue(tx, "eod_report", address, subject, body, [html], ref=f"cc_eod:{report.day}")
+                for address in recipients]

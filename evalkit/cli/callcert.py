@@ -1,11 +1,12 @@
 """`evalkit callcert ...`: call certification of agents from the terminal."""
 from __future__ import annotations
 
-from ..callcert import (add_agent, add_note, eod_report, export_scorecard, overview, record_action, record_tbt,
-                        score_call, set_equipment_issue)
+from ..callcert import (add_agent, add_note, eod_recipients, eod_report, export_scorecard, overview,
+                        queue_call_scorecard, queue_eod_report, record_action, record_tbt, score_call,
+                        set_agent_email, set_eod_recipients, set_equipment_issue)
 from ..callcert.rules import STEP_LABEL
 from ..messages import show
-from .common import CommandError, actor, command, group, parse_date, record_id, store_from
+from .common import CommandError, actor, command, group, parse_date, record_id, store_from, whole_number
 
 
 def _parse_levels(text: str) -> dict[str, int]:
@@ -42,11 +43,44 @@ def _cmd_add_agent(args) -> None:
 
 
 def _cmd_score_call(args) -> None:
-    result = score_call(store_from(args), args.agent, args.certifier, _parse_levels(args.levels), args.went_well,
+    store = store_from(args)
+    result = score_call(store, args.agent, args.certifier, _parse_levels(args.levels), args.went_well,
                         args.marked_down or "", args.positive, args.date, args.hours, actor=actor())
     print(f"agent {result.agent_id} call {result.call_no}: {result.score:.1f} "
           f"{'pass' if result.passed else 'fail'}; {result.certification.calls_passed}/"
           f"{result.certification.calls_scored} passed, {result.certification.status}")
+    if args.email:
+        _print_scorecard_queued(queue_call_scorecard(store, result.agent_id, result.call_no, actor()),
+                                result.agent_id, result.call_no)
+
+
+def _print_scorecard_queued(row, agent_id: int, call_no: int) -> None:
+    if row is None:
+        print(f"agent {agent_id} has no e-mail address: call {call_no}'s scorecard was not queued "
+              f"(`evalkit callcert agent-email {agent_id} ADDRESS`)")
+    else:
+        print(f"call {call_no}'s scorecard queued for {row['recipient']} (outbox {row['id']}, {row['status']}); "
+              "`evalkit outbox send` sends it")
+
+
+def _cmd_email_call(args) -> None:
+    _print_scorecard_queued(queue_call_scorecard(store_from(args), args.agent, args.call, actor()), args.agent,
+                            args.call)
+
+
+def _cmd_agent_email(args) -> None:
+    address = set_agent_email(store_from(args), args.agent, args.email, actor())
+    print(f"agent {args.agent}: " + (f"scorecards go to {address}" if address else "no e-mail address"))
+
+
+def _cmd_eod_recipients(args) -> None:
+    store = store_from(args)
+    if args.clear:
+        set_eod_recipients(store, [], actor())
+        print("end-of-day report distribution list removed")
+        return
+    addresses = set_eod_recipients(store, args.addresses, actor()) if args.addresses else eod_recipients(store)
+    print("end-of-day report goes to: " + ", ".join(addresses))
 
 
 def _cmd_tbt(args) -> None:
@@ -74,10 +108,16 @@ def _cmd_export(args) -> None:
 
 
 def _cmd_eod_report(args) -> None:
-    report = eod_report(store_from(args), parse_date(args.date, "--date"))
+    store = store_from(args)
+    day = parse_date(args.date, "--date")
+    if args.email:
+        rows = queue_eod_report(store, day, actor())
+        print(f"end-of-day report for {day} queued for {len(rows)} recipient(s) (outbox "
+              f"{', '.join(str(r['id']) for r in rows)}); `evalkit outbox send` sends it")
+    report = eod_report(store, day)
     if args.out:
         print(report.save(args.out))
-    else:
+    elif not args.email:
         print(report.markdown, end="")
 
 
@@ -102,6 +142,14 @@ def register(sub) -> None:
     c.add_argument("--positive", required=True, help="at least one positive remark")
     c.add_argument("--date", help="call date (default today)")
     c.add_argument("--hours", type=float, help="time from the certifier connecting to the end of coaching")
+    c.add_argument("--email", action="store_true", help="queue the call's scorecard to the agent's e-mail address")
+    c = command(csub, "email-call", _cmd_email_call, "queue a scored call's scorecard to the agent's e-mail address")
+    c.add_argument("agent", type=record_id)
+    c.add_argument("call", type=whole_number(1, 5), metavar="CALL_NO")
+    c = command(csub, "agent-email", _cmd_agent_email,
+                "set where the agent's call scorecards are e-mailed ('' removes the address)")
+    c.add_argument("agent", type=record_id)
+    c.add_argument("email")
     c = command(csub, "tbt", _cmd_tbt, "record that the agent completed the TBTs")
     c.add_argument("agent", type=record_id)
     c.add_argument("--hours", type=float, required=True)
@@ -127,3 +175,10 @@ def register(sub) -> None:
                 "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
     c.add_argument("--date", help="report date (default today)")
     c.add_argument("--out", help="write to this file (.html for HTML, else Markdown)")
+    c.add_argument("--email", action="store_true",
+                   help="queue it to the distribution list (evalkit callcert eod-recipients): Markdown as the body, "
+                        "HTML attached")
+    c = command(csub, "eod-recipients", _cmd_eod_recipients,
+                "set the end-of-day report's distribution list, or with no address show it")
+    c.add_argument("addresses", nargs="*", metavar="ADDRESS")
+    c.add_argument("--clear", action="store_true", help="remove the distribution list")
