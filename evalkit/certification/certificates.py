@@ -16,8 +16,7 @@ top of the audit log.
 * :func:`recertify` extends an active certificate by the program's ``recertification_years`` counted from its
   previous expiry (29 February becomes 28 February), and only inside the recertification window: from
   ``recertification_notice_days`` before the expiry up to the expiry itself. There is no grace period: once
-  expired, a certificate cannot be recertified; the candidate certifies again (passes the components anew), and
-  :func:`decide_and_issue` then issues the same certificate record afresh (same number and code, new dates).
+  expired, a certificate cannot be recertified: the candidate must certify again.
 * :func:`verify` answers what a verifier may know from a code: valid, expired, suspended, withdrawn or unknown,
   with the holder's name, the designation, the number and the expiry, nothing else about the person.
 
@@ -337,9 +336,8 @@ def decide_and_issue(store: Store, candidate: str, program_id: str, out_dir, on=
 
     Refused, in one line, when the candidate's status on ``on`` (default: today) does not hold the designation,
     when ``actor`` rated or adjudicated the candidate's work product in the program (the decision is taken by
-    someone not involved in the evaluation), and when the candidate already holds a certificate for the program
-    (:func:`reissue` gives a new copy). A certificate that expired before the candidate certified again is issued
-    afresh: same number and code, the new dates.
+    someone not involved in the evaluation), and when the candidate already has a certificate for the program
+    (:func:`reissue` gives a new copy).
 
     Examples
     --------
@@ -378,24 +376,18 @@ def decide_and_issue(store: Store, candidate: str, program_id: str, out_dir, on=
                 existing = tx.execute(sa.select(certificates_table).where(
                     certificates_table.c.candidate_id == cid, certificates_table.c.program_id == program_id)
                 ).mappings().first()
-                values = {"certified_on": status.since, "valid_until": status.until, "status": "active",
-                          "decided_by": tx.actor, "issued_on": on}
-                if existing is None:
-                    row = tx.insert(certificates_table, {
-                        **values, "number": _next_number(tx.conn, body.id, program_id, status.since.year),
-                        "code": new_code(), "candidate_id": cid, "program_id": program_id, "created_at": utcnow()},
-                        action="issue")
-                    reason = None
-                else:
-                    existing = dict(existing)
-                    if existing["status"] == "withdrawn" or as_date(existing["valid_until"]) >= status.since:
-                        raise ResultError(
-                            f"candidate {candidate} already holds certificate {existing['number']} in {program_id} "
-                            f"(issued {existing['issued_on']}, {_state(existing, on)}); reissue it for a new copy")
-                    row = tx.update(certificates_table, {"id": existing["id"]}, values, action="issue")
-                    reason = f"certified again after certificate expired on {existing['valid_until']}"
+                if existing is not None:
+                    raise ResultError(
+                        f"candidate {candidate} already has certificate {existing['number']} in {program_id} (issued "
+                        f"{existing['issued_on']}, now {_state(existing, on)}); one certificate per candidate and "
+                        "program: reissue it for a new copy")
+                row = tx.insert(certificates_table, {
+                    "number": _next_number(tx.conn, body.id, program_id, status.since.year), "code": new_code(),
+                    "candidate_id": cid, "program_id": program_id, "certified_on": status.since,
+                    "valid_until": status.until, "status": "active", "decided_by": tx.actor, "issued_on": on,
+                    "created_at": utcnow()}, action="issue")
                 path, digest = _write_pdf(tx, store, folder, row["id"])
-                _event(tx, row, "issue", on, reason, row["valid_until"], path, digest)
+                _event(tx, row, "issue", on, None, row["valid_until"], path, digest)
             return {**row, "file": str(path), "sha256": digest}
         except StoreConflict:  # another certificate took the number (or this one was issued) meanwhile: look again
             if attempt == _RETRIES - 1:
@@ -439,8 +431,8 @@ def _set_status(store: Store, number_or_code, event: str, reason, actor: str, on
         number, status = row["number"], row["status"]
         reason = _reason(reason, f"{event} certificate {number}")
         if status == "withdrawn":
-            raise ResultError(f"certificate {number} was withdrawn; a withdrawn certificate cannot be "
-                              f"{'reinstated' if event == 'reinstate' else event + 'ed'}")
+            done = {"suspend": "suspended", "reinstate": "reinstated", "withdraw": "withdrawn"}[event]
+            raise ResultError(f"certificate {number} was withdrawn; a withdrawn certificate cannot be {done}")
         if event == "suspend" and status == "suspended":
             raise ResultError(f"certificate {number} is already suspended")
         if event == "reinstate" and status != "suspended":
