@@ -12,7 +12,9 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from .calendar import add_business_days
+import sqlalchemy as sa
+
+from .calendar import add_business_days, as_date
 from .callcert import build_demo_agents
 from .certification import apply, issue_assignment, record_result, set_profile
 from .evaluation import admission, workflow
@@ -163,6 +165,9 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
         say("knowledge-assessment candidates: certified, recertification due, expired, in progress; advancement")
         _knowledge_only_candidates(store, rng, today)
         _advancing_candidate(store, docs, rng, severity, today)
+    say("certificates (valid, due for recertification, expired, suspended) and appeals")
+    _certificates(store, Path(target) / "certificates", today)
+    _appeals(store, today)
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
@@ -296,6 +301,43 @@ def _advancing_candidate(store, docs, rng, severity, today: dt.date) -> None:
     _knowledge_results(store, rng, ext, "CCMA", today - dt.timedelta(days=700), retake=False)
     _make_submission(store, docs, rng, severity, ext, f"{first} {last}", "CCOM", _ORGS[0], 3.6, "notified", today,
                      1, knowledge=False)
+
+
+def _certificates(store, folder: Path, today: dt.date) -> None:
+    """Certificates for those who hold a designation, decided by the director of certification (who scored
+    nothing): valid, due for recertification, one from a designation since expired, one suspended."""
+    from .certification import certificates, standings
+    held = [s for s in standings(store, today) if s.status.holds]
+    for s in held[:8]:
+        certificates.decide_and_issue(store, s.candidate, s.program.id, folder, on=today, actor="director")
+    lapsed = [s for s in standings(store, today, "expired") if s.status.since]
+    for s in lapsed[:1]:  # issued while it was valid; the register now says expired
+        certificates.decide_and_issue(store, s.candidate, s.program.id, folder, on=s.status.since, actor="director")
+    issued = certificates.certificates(store, state="valid", today=today)
+    if len(issued) >= 3:
+        certificates.suspend(store, issued[-1]["number"], "complaint under investigation (case 2026-07)",
+                             actor="director", on=today)
+
+
+def _appeals(store, today: dt.date) -> None:
+    """Two deficient results notified the day after their decision and appealed: one upheld, its fresh evaluation by
+    other raters under way, one open."""
+    from .evaluation import appeals
+    with store.read() as conn:
+        waiting = conn.execute(sa.text(
+            "SELECT s.id, d.decided_on FROM submissions s JOIN decisions d ON d.submission_id = s.id WHERE "
+            "s.state = 'decided' AND d.result = 'deficient' AND s.is_benchmark = :no ORDER BY s.id"),
+            {"no": False}).all()
+    for k, (sid, decided_on) in enumerate(waiting[:2]):
+        on = min(add_business_days(as_date(decided_on), 1), today)
+        workflow.record_notification(store, sid, on, [], actor="setup")
+        row = appeals.lodge(store, sid, min(on + dt.timedelta(days=5), today),
+                            "The feedback on the operations plan does not match the rubric's anchors.", actor="setup")
+        appeals.acknowledge(store, row["id"], min(on + dt.timedelta(days=6), today), actor="setup")
+        if k == 0:
+            decided = appeals.decide(store, row["id"], "upheld", "The OM2 anchor was applied to the wrong section.",
+                                     min(on + dt.timedelta(days=8), today), actor="director")
+            workflow.assign_raters(store, decided["reevaluation_id"], actor="setup")
 
 
 def _spread(rubric, rng, high: bool):

@@ -46,7 +46,7 @@ from .results import ResultError, candidate_status
 __all__ = ["CODE_ALPHABET", "CODE_LENGTH", "STATES", "DEFAULT_REGISTER_URL", "decide_and_issue", "reissue", "suspend",
            "reinstate", "withdraw", "recertify", "verify", "certificates", "certificate", "history", "new_code",
            "normal_code", "register_url", "verification_url", "certificate_content", "render_certificate_html",
-           "certificate_pdf", "long_date"]
+           "certificate_pdf", "long_date", "mark_reminded"]
 
 #: The characters of a verification code: digits and capitals without 0/O and 1/I/L, which people misread.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -510,3 +510,10 @@ def recertify(store: Store, number_or_code, on=None, actor: str = "admin", reaso
         _event(tx, row, "recertify", on, reason, new_until, path, digest)
     found = _plain(after)
     return {**found, "file": str(path), "sha256": digest} if path else found
+
+
+def mark_reminded(tx, number_or_code, on: dt.date, file: Path, sha256: str) -> dict:
+    """Record, inside the caller's transaction, that the recertification reminder for the certificate's present
+    expiry date went out on ``on`` (the letter ``file`` and its SHA-256): it is not reminded again for that date."""
+    cert = _locked(tx, number_or_code)
+    return _event(tx, cert, "remind", on, valid_until=cert["valid_until"], file=file, sha256=sha256)

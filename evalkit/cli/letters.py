@@ -1,10 +1,11 @@
-"""`evalkit letters`: issue the result letters of decided submissions (the papermill batch)."""
+"""`evalkit letters | reminders`: issue the result letters of decided submissions (the papermill batch), and the
+recertification reminders of certificates about to expire."""
 from __future__ import annotations
 
 import sys
 
 from ..letters.batch import run_batch
-from .common import CommandError, actor, add_workspace_arg, default_workspace, record_id
+from .common import CommandError, actor, add_workspace_arg, default_workspace, parse_date, record_id
 
 
 def register(sub) -> None:
@@ -25,6 +26,17 @@ def register(sub) -> None:
     p.add_argument("--issue-date", metavar="YYYY-MM-DD", help="date of the letters and notifications (default today)")
     add_workspace_arg(p)
     p.set_defaults(func=cmd_letters)
+    r = sub.add_parser("reminders", help="recertification reminders to certified persons about to expire",
+                       description="Run the reminder template once per valid certificate expiring within the "
+                                   "window that has had no reminder for its present expiry date; record each and "
+                                   "queue it by e-mail. Exit status 1 if any failed.")
+    r.add_argument("--out", metavar="DIR", help="output folder (default: reminders/ in the workspace folder)")
+    r.add_argument("--window", type=int, metavar="DAYS",
+                   help="days before expiry (default: each program's recertification_notice_days, 90)")
+    r.add_argument("--dry-run", action="store_true", help="list who is due; write nothing")
+    r.add_argument("--issue-date", metavar="YYYY-MM-DD", help="date of the letters (default today)")
+    add_workspace_arg(r)
+    r.set_defaults(func=cmd_reminders)
 
 
 def cmd_letters(args) -> None:
@@ -70,3 +82,37 @@ def cmd_letters(args) -> None:
     if not result.ok:
         raise CommandError(f"{result.count('failed')} letter(s) failed, {result.count('refused')} refused; "
                            "see the messages above and the manifest")
+
+
+def cmd_reminders(args) -> None:
+    from ..letters.reminders import due_for_reminder, run_reminders
+    from ..store import open_store
+
+    workspace = args.workspace or default_workspace()
+    if args.window is not None and args.window < 0:
+        raise CommandError(f"--window {args.window}: expected a number of days >= 0")
+    issue_date = parse_date(args.issue_date, "--issue-date")
+    if args.dry_run:
+        store = open_store(workspace)
+        try:
+            due = due_for_reminder(store, issue_date, args.window)
+        finally:
+            store.dispose()
+        for c in due:
+            print(f"would remind {c['number']:<24} {c['name']:<28} valid until {c['valid_until']}")
+        print(f"{len(due)} reminder(s) due (dry run: nothing written)")
+        return
+    store = open_store(workspace)
+    out = args.out or (store.workspace / "reminders" if store.workspace else None)
+    store.dispose()
+    if out is None:
+        raise CommandError("--out is required for a database given by URL")
+    rows = run_reminders(workspace, out, issue_date=issue_date, window_days=args.window, actor=actor())
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"certificate {row['certificate']}: failed: {row['error']}", file=sys.stderr)
+    issued = [r for r in rows if r["status"] == "issued"]
+    print(f"{len(issued)} reminder(s) issued ({sum(1 for r in issued if r['emailed'])} queued by e-mail), "
+          f"{len(rows) - len(issued)} failed; files in {out}")
+    if len(issued) < len(rows):
+        raise CommandError(f"{len(rows) - len(issued)} reminder(s) failed; see the messages above")

@@ -6,6 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..certification import certificates
 from ..evaluation import appeals, workflow
 from ..instruments.rubric import validate_files
 from .common import CommandError, actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
@@ -102,6 +103,14 @@ def cmd_status(args) -> None:
         when = f"{-r['days_left']} business day(s) late" if r["late"] else f"{r['days_left']} business day(s) left"
         print(f"  appeal #{r['id']:<4} submission #{r['submission_id']:<5} {r['program_id']:<8} due {r['due_on']}  "
               f"{when}; next: {r['step']}")
+    held = certificates.certificates(store, today=today)
+    due_soon = [c for c in held if c["state"] == "valid" and (c["valid_until"] - today).days <=
+                workflow.program(store, c["program_id"]).recertification_notice_days]
+    states = {s: sum(c["state"] == s for c in held) for s in ("valid", "expired", "suspended", "withdrawn")}
+    print(f"certificates: {states['valid']} valid ({len(due_soon)} due for recertification), {states['expired']} "
+          f"expired, {states['suspended']} suspended, {states['withdrawn']} withdrawn")
+    for c in due_soon:
+        print(f"  {c['number']:<24} {c['name']:<28} valid until {c['valid_until']}")
     late_letters = workflow.late_notifications(store)
     if late_letters:
         print(f"letters issued late ({len(late_letters)}):")

@@ -194,8 +194,8 @@ def export_html(nb) -> str:
     only_letter = nbformat.v4.new_notebook(metadata=nb.metadata)
     only_letter.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
         "display_data", data={"text/html": letter})])]
-    title = f"Result letter: {content['candidate']['name']} ({content['program']['id']}, submission " \
-            f"{content['submission']})"
+    title = content.get("title") or (f"Result letter: {content['candidate']['name']} ({content['program']['id']}, "
+                                     f"submission {content['submission']})")
     body, _ = _exporter.from_notebook_node(only_letter, resources={"letter_title": title})
     return body
 
