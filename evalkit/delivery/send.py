@@ -319,6 +319,7 @@ def _send_one(store: Store, connection: _Connection, row: dict, retries: int, ba
         try:
             conn.send_message(message, from_addr=connection.settings.sender, to_addrs=[row["recipient"]])
         except (OSError, smtplib.SMTPException) as exc:
+            failure = exc
             code, problem = _reply(exc)
         else:
             # The server has the message: record it at once (the only window for a second copy ends here).
@@ -328,7 +329,7 @@ def _send_one(store: Store, connection: _Connection, row: dict, retries: int, ba
             return "sent"
         if code is None or code == 421:  # the connection is gone (or closing): a new one for the next try
             connection.drop()
-        if _permanent(code, exc):
+        if _permanent(code, failure):
             _set(store, actor, row_id, {"status": "failed", "last_error": problem}, "outbox_failed", "sending")
             summary.failed += 1
             summary.errors.append((row_id, problem))
