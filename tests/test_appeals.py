@@ -141,3 +141,35 @@ def test_open_appeals_show_in_status_with_their_due_date(s, capsys):
     assert appeals.open_appeals(s, D(2026, 7, 1)) == []
     with pytest.raises(wf.WorkflowError, match="already sent on 2026-07-01"):
         appeals.record_outcome_notified(s, row["id"], D(2026, 7, 2))
+
+
+def test_appeal_letters_acknowledge_then_give_the_outcome_and_are_queued_by_email(s, tmp_path, capsys):
+    from pypdf import PdfReader
+
+    from evalkit.delivery.outbox import messages
+    sid = _deficient(s)
+    row = appeals.lodge(s, sid, D(2026, 6, 10), "The grader ignored section 3. <script>alert(1)</script>")
+    ws = str(s.workspace)
+    assert main(["appeals", "letter", str(row["id"]), "--out", str(tmp_path / "letters"), "--on", "2026-06-11",
+                 "-w", ws]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"appeal {row['id']}: acknowledgement letter ") and "e-mail queued (outbox" in out
+    page = (tmp_path / "letters" / f"appeal{row['id']:05d}_acknowledgement.html").read_text()
+    assert "Your appeal has been received" in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "July 24, 2026" in page  # decided no later than its due date
+    assert appeals.appeal(s, row["id"])["acknowledged_on"] == D(2026, 6, 11)
+    with pytest.raises(wf.WorkflowError, match="needs no letter now"):
+        from evalkit.letters.appeals import write_appeal_letter
+        write_appeal_letter(s, row["id"], tmp_path / "letters", D(2026, 6, 12))
+    appeals.decide(s, row["id"], "upheld", "Section 3 was not read.", D(2026, 6, 20), actor="office.kim")
+    assert main(["appeals", "letter", str(row["id"]), "--out", str(tmp_path / "letters"), "--on", "2026-06-22",
+                 "-w", ws]) == 0
+    pdf = tmp_path / "letters" / f"appeal{row['id']:05d}_outcome.pdf"
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    assert "Your appeal is upheld" in text and "Section 3 was not read." in text
+    assert "Call Center Industry Advisory Council" in text
+    again = appeals.appeal(s, row["id"])
+    assert again["outcome_notified_on"] == D(2026, 6, 22)
+    queued = [m for m in messages(s) if m["kind"] == "appeal_letter"]
+    assert [m["recipient"] for m in queued] == ["ann@example.org"] * 2
+    assert queued[1]["attachments"][0]["name"] == pdf.name

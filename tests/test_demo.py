@@ -76,3 +76,21 @@ def test_the_demo_shows_admission_clocks_deadlines_and_advancement(demo_workspac
     for text in ("admitted by override of setup", "advancing from CCMA", "eligible by route in-role",
                  "no eligibility requirement", "work product due"):
         assert text in page, text
+
+
+def test_the_demo_shows_certificates_in_every_state_and_appeals(demo_workspace):
+    from evalkit.certification import certificates
+    from evalkit.evaluation import appeals
+    store = open_store(demo_workspace)
+    try:
+        held = certificates.certificates(store)
+        today = dt.date.today()
+        due = [c for c in held if c["state"] == "valid" and (c["valid_until"] - today).days <= 90]
+        made = appeals.appeals_of(store)
+    finally:
+        store.dispose()
+    assert {c["state"] for c in held} >= {"valid", "expired", "suspended"} and due
+    assert {c["decided_by"] for c in held} == {"director"}
+    assert {a["outcome"] for a in made} == {"upheld", None}
+    upheld = next(a for a in made if a["outcome"] == "upheld")
+    assert upheld["reevaluation_id"] and upheld["decided_by"] == "director"
