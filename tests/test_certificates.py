@@ -7,6 +7,8 @@ import datetime as dt
 import hashlib
 import re
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -163,6 +165,25 @@ def test_a_conflicting_number_or_code_saved_meanwhile_is_retried(s, tmp_path, mo
     again = decide_and_issue(s, "C-2", "CCMA", tmp_path, on=D(2025, 4, 1))
     assert (again["code"], again["number"]) == ("ABCDEFGHJK", "CIAC-CCMA-2025-000002")
     assert _count(s, certificate_events) == 2
+
+
+def test_simultaneous_issues_get_consecutive_numbers(any_store, tmp_path):
+    """Four admins issue at the same moment, on SQLite and on PostgreSQL: each certificate gets its own number of
+    the program's sequence (PostgreSQL: the unique number refuses a duplicate and the issue looks again)."""
+    for k in range(4):
+        _ccma(any_store, f"C-{k}", "Ann", f"Lee{k}", D(2025, 3, 4))
+    barrier = threading.Barrier(4)
+
+    def issue(k: int) -> str:
+        barrier.wait()
+        return decide_and_issue(any_store, f"C-{k}", "CCMA", tmp_path / "pdf", on=D(2025, 4, 1),
+                                actor=f"admin{k}")["number"]
+
+    with ThreadPoolExecutor(4) as pool:
+        numbers = sorted(pool.map(issue, range(4)))
+    assert numbers == [f"CIAC-CCMA-2025-00000{n}" for n in range(1, 5)]
+    assert _count(any_store, certificate_events) == 4
+    assert sorted(p.name for p in (tmp_path / "pdf").iterdir()) == [f"{n}.pdf" for n in numbers]
 
 
 # --- the PDF and its QR code --------------------------------------------------------------------------------------

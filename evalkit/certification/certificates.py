@@ -10,7 +10,8 @@ top of the audit log.
 * :func:`decide_and_issue` decides and issues: the candidate's status in the program must hold the designation
   (certified, or recertification due), and the deciding admin must not have rated or adjudicated the candidate's
   work product in that program.
-* :func:`reissue` writes a new PDF of the same certificate (a lost copy, a corrected name), with a reason.
+* :func:`reissue` writes a new PDF of the same certificate (a lost copy, a corrected name), with a reason; not
+  while it is suspended.
 * :func:`suspend`, :func:`reinstate`, :func:`withdraw` change its status, with a reason. Withdrawal is final: a
   withdrawn certificate is never reinstated, reissued or recertified.
 * :func:`recertify` extends an active certificate by the program's ``recertification_years`` counted from its
@@ -19,6 +20,8 @@ top of the audit log.
   expired, a certificate cannot be recertified: the candidate must certify again.
 * :func:`verify` answers what a verifier may know from a code: valid, expired, suspended, withdrawn or unknown,
   with the holder's name, the designation, the number and the expiry, nothing else about the person.
+
+Every date (of the decision, of an event) defaults to today and may not lie in the future.
 
 The certificate's PDF is ``certificate.html.j2`` in the certifying body's style, rendered by WeasyPrint with a QR
 code (segno, an inline SVG) of the verification URL ``<register_url>/verify/<CODE>.html``; the workspace setting
