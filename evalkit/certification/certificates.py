@@ -41,7 +41,8 @@ from ..evaluation import workflow
 from ..instruments.programs import Program, add_years
 from ..messages import show
 from ..outputs import output_folder, write_private
-from ..store import Store, StoreConflict, assignments, candidates, certificate_events, certificates as certificates_table
+from ..store import Store, StoreConflict, assignments, candidates, certificate_events
+from ..store import certificates as certificates_table
 from ..store import raters, submissions, utcnow
 from ..templates import environment
 from .results import ResultError, candidate_status
@@ -148,7 +149,8 @@ def _body_name(program: Program) -> str:
 
 def certificate(store: Store, number_or_code, today: dt.date | None = None) -> dict:
     """One certificate by its number or code: its columns, the holder (``candidate``, ``first_name``,
-    ``last_name``, ``name``), ``designation``, certifying ``body`` and ``state`` (valid, expired, suspended, withdrawn) as of ``today``."""
+    ``last_name``, ``name``), ``designation``, certifying ``body`` and ``state`` (valid, expired, suspended,
+    withdrawn) as of ``today``."""
     with store.read() as conn:
         row = _find(conn, number_or_code)
     return _described(store, row, today or dt.date.today())
@@ -190,7 +192,8 @@ def verify(store: Store, code, today: dt.date | None = None) -> dict:
     >>> from evalkit.demo import init_workspace
     >>> store = init_workspace(tempfile.mkdtemp() + "/ws")
     >>> verify(store, "ABCDE-FGHJK")
-    {'state': 'unknown', 'code': 'ABCDEFGHJK', 'name': None, 'designation': None, 'body': None, 'number': None, 'valid_until': None}
+    {'state': 'unknown', 'code': 'ABCDEFGHJK', 'name': None, 'designation': None, 'body': None, 'number': None,
+     'valid_until': None}
     """
     code = normal_code(code)
     with store.read() as conn:
