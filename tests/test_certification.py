@@ -150,3 +150,17 @@ def test_a_score_that_is_no_number_is_refused_in_one_line(s, score):
     with pytest.raises(ResultError, match=r"^score .*(is not a number|expected a number >= 0)$"):
         record_result(s, "C-1", "CCOM", "knowledge_1", score, 100, D(2026, 3, 2))
     assert _count(s) == 0
+
+
+def test_a_recertification_extends_the_status_the_components_give(s, tmp_path):
+    from evalkit.certification import certificates as certs
+    for i in range(1, 5):
+        record_result(s, "C-1", "CCMA", f"knowledge_{i}", 80, 100, D(2023, 12, i))   # until 2026-12-04
+    assert candidate_status(s, "C-1", "CCMA", D(2026, 12, 1)).status.state == "recertification due"
+    cert = certs.decide_and_issue(s, "C-1", "CCMA", tmp_path, on=D(2026, 11, 30), actor="director")
+    certs.recertify(s, cert["number"], on=D(2026, 12, 1), actor="director")
+    after = candidate_status(s, "C-1", "CCMA", D(2026, 12, 2)).status
+    assert (after.state, after.until, after.since) == ("certified", D(2029, 12, 4), D(2023, 12, 4))
+    assert candidate_status(s, "C-1", "CCMA", D(2029, 12, 5)).status.state == "expired"
+    certs.suspend(s, cert["number"], "complaint", actor="director", on=D(2026, 12, 2))
+    assert candidate_status(s, "C-1", "CCMA", D(2026, 12, 2)).status.until == D(2026, 12, 4)  # only an active one

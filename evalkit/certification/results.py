@@ -19,7 +19,7 @@ from ..evaluation import workflow
 from ..evaluation.importer import read_table
 from ..instruments.programs import CertificationStatus, Program, certification_status
 from ..messages import show
-from ..store import Store, assessment_results, candidacies, candidates, decisions, submissions, utcnow
+from ..store import Store, assessment_results, candidacies, candidates, certificates, decisions, submissions, utcnow
 
 __all__ = ["ResultError", "RESULT_COLUMNS", "record_result", "import_results", "attempts", "passed_on",
            "CandidateStatus", "candidate_status", "programs_of", "standings", "STATES", "held_lower"]
@@ -209,7 +209,30 @@ def candidate_status(store: Store, candidate: str, program_id: str, today: dt.da
     if program.work_product is not None and workflow.programs_advancing_to(store, program_id):
         lower = held_lower(store, candidate, program_id, min(done.get("work_product") or today, today))
     credited = {c for c in program.components if c.startswith("knowledge_")} if lower else set()
-    return CandidateStatus(candidate, program, done, certification_status(program, done, today, credited), lower)
+    status = certification_status(program, done, today, credited)
+    return CandidateStatus(candidate, program, done, _recertified(store, candidate, program, status, today), lower)
+
+
+def _recertified(store: Store, candidate: str, program: Program, status: CertificationStatus,
+                 today: dt.date) -> CertificationStatus:
+    """The status as the candidate's certificate extends it: a recertification moves ``valid_until`` on by the
+    program's years, beyond the date the components alone give."""
+    if status.since is None:
+        return status
+    with store.read() as conn:
+        until = conn.execute(sa.select(certificates.c.valid_until).where(
+            certificates.c.candidate_id == workflow.candidate_id(conn, candidate),
+            certificates.c.program_id == program.id, certificates.c.status == "active")).scalar()
+    until = as_date(until) if until else None
+    if until is None or until <= status.until:
+        return status
+    if today > until:
+        return CertificationStatus("expired", until, f"certification lapsed on {until}; recertify", status.since)
+    if (until - today).days <= program.recertification_notice_days:
+        return CertificationStatus("recertification due", until, f"recertified until {until}; recertify before "
+                                   "then", status.since)
+    return CertificationStatus("certified", until, f"certified {status.since}, recertified until {until}",
+                               status.since)
 
 
 def programs_of(store: Store, candidate: str) -> list[str]:
