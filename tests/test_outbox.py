@@ -354,6 +354,16 @@ def test_a_refused_data_is_failed_too(store, smtp):
     assert messages(store, "failed")[0]["last_error"] == "554 5.7.1 message rejected as spam"
 
 
+def test_a_non_ascii_address_needs_a_server_with_smtputf8(store, smtp):
+    queue_message(store, "reminder", "zoë@exämple.de", "Erinnerung", "Liebe Zoë")
+    _, plain = smtp(enable_SMTPUTF8=False)
+    summary = send_pending(store, plain)
+    assert summary.failed == 1 and messages(store)[0]["last_error"].startswith("SMTP error: ")
+    recorder, settings = smtp(enable_SMTPUTF8=True)
+    requeue(store, [1])
+    assert send_pending(store, settings).sent == 1 and recorder.received[0]["to"] == ["zoë@exämple.de"]
+
+
 def test_temporary_failures_are_retried_with_backoff_then_failed(store, smtp):
     waits = []
     recorder, settings = smtp(Recorder(data_replies=["451 4.3.0 try again later"] * 2))
@@ -376,7 +386,7 @@ def test_a_server_that_disappears_half_way_leaves_the_rest_pending(store, smtp):
     waits = []
     summary = send_pending(store, settings, backoff=0.01, sleep=waits.append)
     assert (summary.sent, summary.failed, summary.pending) == (5, 0, 5) and not summary.ok
-    assert summary.stopped.startswith(f"cannot send through 127.0.0.1:{settings.port}: connection lost: ")
+    assert summary.stopped.startswith(f"cannot send through 127.0.0.1:{settings.port}: connection refused: ")
     assert len(waits) == 3  # one back-off after the lost message, two between the three tries to reconnect
     rows = messages(store)
     assert [r["status"] for r in rows] == ["sent"] * 5 + ["pending"] * 5
@@ -396,7 +406,7 @@ def test_an_unreachable_server_stops_the_run_and_sends_nothing(store):
     settings = SmtpSettings("127.0.0.1", free_port(), sender=SENDER, timeout=2)
     summary = send_pending(store, settings, retries=2, backoff=0)
     assert summary.line() == "sent 0, failed 0, pending 2"
-    assert summary.stopped.startswith(f"cannot send through 127.0.0.1:{settings.port}: connection lost: ")
+    assert summary.stopped.startswith(f"cannot send through 127.0.0.1:{settings.port}: connection refused: ")
     assert all(r["status"] == "pending" and r["attempts"] == 0 for r in messages(store))
 
 
@@ -418,6 +428,18 @@ def test_login_uses_the_password_from_the_environment(store, smtp, monkeypatch):
     assert summary.stopped.startswith("cannot send through 127.0.0.1") and "535" in summary.stopped
     # one connection: smtplib tried PLAIN, then LOGIN; an authentication failure is not retried
     assert logins[1:] == [(b"cert", b"wrong")] * 2
+
+
+def test_send_on_sqlite_and_postgresql(any_store, smtp, tmp_path):
+    recorder, settings = smtp(Recorder(refuse_rcpt={"person2@example.org"}))
+    queued = queue_some(any_store, 3, tmp_path)
+    summary = send_pending(any_store, settings)
+    assert (summary.sent, summary.failed, summary.pending) == (2, 1, 0)
+    assert [r["status"] for r in messages(any_store)] == ["sent", "failed", "sent"]
+    assert [m["message_id"] for m in recorder.received] == [queued[0]["message_id"], queued[2]["message_id"]]
+    with any_store.exclusive("outbox"):
+        with pytest.raises(StoreError, match="another outbox run is working on"):
+            send_pending(any_store, settings)
 
 
 def test_one_send_run_at_a_time(store, smtp):

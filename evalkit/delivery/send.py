@@ -28,7 +28,8 @@ says it was interrupted.
 * **Nothing is sent twice, except in one window**: from the moment the final ``.`` of the DATA leaves this process
   to the commit of ``sent`` -- one network round trip, the server's own work before it answers, and a local commit
   (a few milliseconds against a nearby server). A run that dies inside that window, or a connection lost inside it,
-  leaves a message that the server may already have accepted; it is sent again, and if the server did keep the
+  (or the commit of ``sent`` itself fails, the database being unreachable) leaves a message that the server may
+  already have accepted; it is sent again, and if the server did keep the
   first copy the recipient gets two, with the same Message-ID (which some mail systems use to drop the second).
   SMTP gives a client no way to ask whether a message arrived, so this window can be made small but not closed;
   evalkit chooses at-least-once over at-most-once here, because a result letter that never arrives is worse than
@@ -108,7 +109,16 @@ def _reply(exc: BaseException) -> tuple[int | None, str]:
         code, text = exc.smtp_code, exc.smtp_error
     else:
         detail = str(exc) or type(exc).__name__
-        kind = "connection lost" if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)) else "SMTP error"
+        if isinstance(exc, ConnectionRefusedError):
+            kind = "connection refused"
+        elif isinstance(exc, TimeoutError):
+            kind = "no answer in time"
+        elif isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+            kind = "connection lost"
+        elif isinstance(exc, smtplib.SMTPException):  # (an OSError too) e.g. no SMTPUTF8 for a non-ASCII address
+            kind = "SMTP error"
+        else:
+            kind = "network error"
         return None, one_line(f"{kind}: {detail}", 300)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
