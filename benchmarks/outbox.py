@@ -3,8 +3,9 @@ local SMTP server.
 
 Builds a throw-away workspace, writes N small attachments (2 KB of HTML each), queues one message per attachment
 (one transaction per message, as a letter batch does), starts an aiosmtpd server in a process of its own on a free
-localhost port, which keeps the Message-ID of what it accepts, and times ``evalkit.delivery.send_pending`` (one SMTP connection, a claim and a ``sent``
-commit per message, each with its audit record). Also times a dry run (the ``.eml`` files) of the same messages.
+localhost port, which keeps the Message-ID of what it accepts, and times ``evalkit.delivery.send_pending`` (one
+SMTP connection, a claim and a ``sent`` commit per message, each with its audit record). Also times a dry run (the
+``.eml`` files) of the same messages.
 
 Run: ``.venv/bin/python benchmarks/outbox.py [--messages 1000] [--keep DIR]``. Prints figures; asserts only that
 every message arrived once.

@@ -78,7 +78,7 @@ def validate_address(address, what: str = "recipient") -> str:
     >>> validate_address("ann@example.org\\r\\nBcc: all@example.org")
     Traceback (most recent call last):
     ...
-    evalkit.delivery.outbox.DeliveryError: recipient 'ann@example.org\\r\\nBcc: ...' is not an e-mail address: it ... break
+    evalkit.delivery.outbox.DeliveryError: recipient 'ann@...' is not an e-mail address: it holds a line break
     >>> validate_address("ann@localhost", "agent 3's e-mail")
     Traceback (most recent call last):
     ...

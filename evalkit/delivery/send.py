@@ -13,7 +13,8 @@ between messages. For each message:
    lost or timed out) puts it back to ``pending`` with the reason in ``last_error``, and it is tried again after a
    back-off (``backoff`` seconds, doubled each time), until it has had ``retries`` attempts in all: then it is
    ``failed``. A server that cannot be reached (refused, gone, 4xx on connecting) is tried ``retries`` times with
-   the same back-off; then the run stops, and what it had not sent stays ``pending`` for the next run.
+   the same back-off, one that refuses us (5xx on connecting, e.g. a wrong password) once; then the run stops, and
+   what it had not sent stays ``pending`` for the next run.
 
 What a killed run leaves, and what is guaranteed
 -------------------------------------------------
@@ -27,15 +28,16 @@ says it was interrupted.
   a reason.
 * **Nothing is sent twice, except in one window**: from the moment the final ``.`` of the DATA leaves this process
   to the commit of ``sent`` -- one network round trip, the server's own work before it answers, and a local commit
-  (a few milliseconds against a nearby server). A run that dies inside that window, or a connection lost inside it,
-  (or the commit of ``sent`` itself fails, the database being unreachable) leaves a message that the server may
-  already have accepted; it is sent again, and if the server did keep the
-  first copy the recipient gets two, with the same Message-ID (which some mail systems use to drop the second).
-  SMTP gives a client no way to ask whether a message arrived, so this window can be made small but not closed;
-  evalkit chooses at-least-once over at-most-once here, because a result letter that never arrives is worse than
-  one that arrives twice. A run that dies anywhere else -- building the message, before the claim, after the claim
-  but before the final ``.`` (waiting for a reply to MAIL FROM or RCPT TO, writing the message) -- never causes a
-  second copy: the server discards a DATA that was not completed.
+  (a few milliseconds against a nearby server). A run that dies inside that window, a connection lost inside it,
+  or a failing commit of ``sent`` (the database unreachable) leaves a message that the server may already have
+  accepted; it is sent again, and if the server did keep the first copy the recipient gets two, with the same
+  Message-ID (which some mail systems use to drop the second). SMTP gives a client no way to ask whether a message
+  arrived, so this window can be made small but not closed; evalkit chooses at-least-once over at-most-once here,
+  because a result letter that never arrives is worse than one that arrives twice. A run that dies anywhere else --
+  building the message, before the claim, after the claim but before the final ``.`` (waiting for a reply to MAIL
+  FROM or RCPT TO, writing the message) -- never causes a second copy: a server does not accept a DATA that was not
+  completed. ``tests/test_outbox.py`` kills a run with SIGKILL at such a moment, twice, and checks that every
+  message arrived exactly once; it also shows the window: a run that dies after the 250 causes a second copy.
 * **Nothing is half-recorded**: every change of a row is one transaction, with its audit record.
 
 Not guaranteed: delivery to the mailbox after the server accepted the message (bounces that come back later are not
