@@ -28,6 +28,11 @@ def test_reminders_go_once_to_those_due_within_the_window(store, tmp_path, capsy
     due = _certified(store, "C-1", 30, tmp_path)
     _certified(store, "C-2", 200, tmp_path)  # not yet within the 90 days
     assert [c["number"] for c in due_for_reminder(store)] == [due["number"]]
+    # each certificate went to its holder by e-mail with the PDF, queued when it was issued
+    sent = {m["recipient"]: m for m in messages(store) if m["kind"] == "certificate"}
+    assert set(sent) == {"c-1@example.org", "c-2@example.org"}
+    assert sent["c-1@example.org"]["attachments"][0]["sha256"] == due["sha256"]
+    assert f"/verify/{due['code']}.html" in sent["c-1@example.org"]["body"]
     assert [c["number"] for c in due_for_reminder(store, window_days=365)] == sorted(
         c["number"] for c in certs.certificates(store))
     content = reminder_content(store, due["number"], dt.date.today())

@@ -37,6 +37,7 @@ import markupsafe
 import sqlalchemy as sa
 
 from ..calendar import as_date
+from ..delivery.outbox import enqueue
 from ..evaluation import workflow
 from ..instruments.programs import Program, add_years
 from ..messages import show
@@ -279,12 +280,21 @@ def certificate_pdf(page_html: str) -> bytes:
 
 def _write_pdf(tx, store: Store, folder: Path, certificate_id: int,
                copy_issued_on: dt.date | None = None) -> tuple[Path, str]:
-    """Render the certificate as the transaction ``tx`` sees it to ``<number>.pdf`` in ``folder``; returns the
-    file and its SHA-256."""
+    """Render the certificate as the transaction ``tx`` sees it to ``<number>.pdf`` in ``folder`` and queue it by
+    e-mail to the holder where their address is known (in ``tx``: the copy and its message are recorded together);
+    returns the file and its SHA-256."""
     row = dict(tx.execute(_listing_query().where(certificates_table.c.id == certificate_id)).mappings().one())
     path = folder / f"{row['number']}.pdf"
-    html = render_certificate_html(_content(store, row, copy_issued_on))
-    return path.resolve(), write_private(path, certificate_pdf(html))
+    content = _content(store, row, copy_issued_on)
+    digest = write_private(path, certificate_pdf(render_certificate_html(content)))
+    email = tx.execute(sa.select(candidates.c.email).where(candidates.c.id == row["candidate_id"])).scalar()
+    if email:
+        enqueue(tx, "certificate", email, f"{_body_name(workflow.program(store, row['program_id']))}: your "
+                f"certificate {row['number']}",
+                f"Dear {row['first_name']} {row['last_name']},\n\nPlease find attached your certificate "
+                f"{row['number']}, valid until {row['valid_until']}. Anyone may verify it at "
+                f"{verification_url(store, row['code'])}\n", [path], ref=f"certificate:{row['number']}")
+    return path.resolve(), digest
 
 
 # --- changes -----------------------------------------------------------------------------------------------------
