@@ -802,3 +802,22 @@ def test_a_coordinator_entry_without_an_agent_asks_for_one(store, tmp_path):
     board.note_text.value = "Progress"
     assert board.save_note() is False and "choose the agent first" in board.note_message.value
     assert board.save_action() is False and "choose the agent first" in board.action_message.value
+
+
+def test_a_call_scored_in_the_form_is_queued_to_the_agent_by_email(store, tmp_path):
+    from evalkit.delivery.outbox import messages
+    from evalkit.widgets.callcert import CallScorecardForm
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24", certifier="Kit Evans")
+    other = cc.add_agent(store, "Bo", "Ng", "2025-11-24", certifier="Kit Evans")
+    cc.set_agent_email(store, aid, "jane.smith@example.org")
+    form = CallScorecardForm(store, today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    for agent in (aid, other):
+        form.agent.value = agent
+        for row in form.rows.values():
+            row.levels.value = 4
+        form.went_well.value, form.positive.value = "Clear verification.", "Warm tone throughout."
+        assert form.save() is not None
+        queued_text = "The scorecard is queued to the agent by e-mail."
+        assert (queued_text in form.message.value) == (agent == aid)  # no address on record: nothing queued
+    [message] = [m for m in messages(store) if m["kind"] == "call_scorecard"]
+    assert message["recipient"] == "jane.smith@example.org" and "100" in message["body"]

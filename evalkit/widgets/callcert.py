@@ -270,6 +270,13 @@ class CallScorecardForm:
         verdict = "passed" if result.passed else "did not pass"
         text = (f"Call {result.call_no} saved: {result.score:.1f}, {verdict}. {cert.calls_passed} of "
                 f"{cert.calls_scored} calls passed.")
+        try:  # the agent's scorecard for this call goes to them by e-mail where their address is on record
+            queued = callcert.queue_call_scorecard(self.store, self.agent.value, result.call_no,
+                                                   actor=self.certifier.value)
+        except ERRORS as exc:
+            queued, text = None, text + f" The scorecard was not queued by e-mail: {exc}."
+        if queued:
+            text += " The scorecard is queued to the agent by e-mail."
         if cert.status != "in progress":
             text += (f" Pass rate {cert.pass_rate:.0f}%: the agent {cert.status} the call certification. "
                      "Export the scorecard and send it to the Cert Coordinator now.")
