@@ -16,6 +16,7 @@ from .messages import show
 
 __all__ = [
     "as_date",
+    "long_date",
     "us_federal_holidays",
     "HolidayCalendar",
     "is_business_day",
@@ -46,6 +47,17 @@ def _observed(day: Date) -> Date:
 
 
 @lru_cache(maxsize=None)
+def long_date(day: dt.date) -> str:
+    """A date as a US letter or certificate writes it.
+
+    Examples
+    --------
+    >>> long_date(dt.date(2026, 3, 2))
+    'March 2, 2026'
+    """
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def us_federal_holidays(year: int) -> frozenset[Date]:
     """The observed US federal holidays of one year (5 U.S.C. 6103).
 

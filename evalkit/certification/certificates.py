@@ -36,7 +36,7 @@ from pathlib import Path
 import markupsafe
 import sqlalchemy as sa
 
-from ..calendar import as_date
+from ..calendar import as_date, long_date
 from ..delivery.outbox import enqueue
 from ..evaluation import workflow
 from ..instruments.programs import Program, add_years
@@ -85,17 +85,6 @@ def normal_code(text) -> str:
     'ABCDEFGHJK'
     """
     return "".join(str(text).split()).replace("-", "").upper()
-
-
-def long_date(day: dt.date) -> str:
-    """A date as a certificate writes it.
-
-    Examples
-    --------
-    >>> long_date(dt.date(2026, 3, 2))
-    'March 2, 2026'
-    """
-    return f"{day:%B} {day.day}, {day.year}"
 
 
 def register_url(store: Store) -> str:

@@ -14,7 +14,7 @@ import os
 
 import sqlalchemy as sa
 
-from ..calendar import as_date
+from ..calendar import as_date, long_date
 from ..evaluation import workflow
 from ..store import Store, candidates, open_store, submissions
 from ..templates import environment
@@ -24,17 +24,6 @@ __all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusa
 
 #: States in which a letter can be produced: decided (first issue) and notified (a re-issued copy).
 LETTER_STATES = ("decided", "notified")
-
-
-def long_date(day: dt.date) -> str:
-    """A date as written in a US letter.
-
-    Examples
-    --------
-    >>> long_date(dt.date(2026, 3, 2))
-    'March 2, 2026'
-    """
-    return f"{day:%B} {day.day}, {day.year}"
 
 
 def letter_refusal(store: Store, submission_id: int) -> str | None:
