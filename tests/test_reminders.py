@@ -42,6 +42,10 @@ def test_reminders_go_once_to_those_due_within_the_window(store, tmp_path, capsy
 
     assert main(["reminders", "--dry-run", "-w", str(store.workspace)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "1 reminder(s) due (dry run: nothing written)"
+    assert main(["status", "-w", str(store.workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "certificates: 2 valid (1 due for recertification), 0 expired, 0 suspended, 0 withdrawn\n" in out
+    assert f"  {due['number']:<24} Ann Lee-C-1" in out
     rows = run_reminders(store.workspace, tmp_path / "reminders", actor="office.kim")
     assert [(r["certificate"], r["status"]) for r in rows] == [(due["number"], "issued")]
     [html_file, pdf_file] = rows[0]["files"]
