@@ -173,3 +173,15 @@ def test_appeal_letters_acknowledge_then_give_the_outcome_and_are_queued_by_emai
     queued = [m for m in messages(s) if m["kind"] == "appeal_letter"]
     assert [m["recipient"] for m in queued] == ["ann@example.org"] * 2
     assert queued[1]["attachments"][0]["name"] == pdf.name
+
+
+def test_the_result_letter_of_a_fresh_evaluation_says_so(s):
+    from evalkit.letters.content import letter_content, render_letter_html
+    sid = _deficient(s)
+    row = appeals.lodge(s, sid, D(2026, 6, 10), "bias")
+    again = appeals.decide(s, row["id"], "upheld", "misread", D(2026, 6, 20), actor="office.kim")["reevaluation_id"]
+    wf.assign_raters(s, again, ["r3", "r4"])
+    _score(s, again, ("r3", "r4"), 3, D(2026, 7, 1))
+    page = " ".join(render_letter_html(letter_content(s, again, D(2026, 7, 2))).split())
+    assert "2 (a fresh evaluation after your appeal was upheld)" in page and "(resubmission)" not in page
+    assert "(resubmission)" not in " ".join(render_letter_html(letter_content(s, sid, LETTER)).split())

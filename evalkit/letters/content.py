@@ -119,8 +119,8 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
     dict
         Keys: ``organisation, letterhead (lines), contact, experts, confidentiality, signatory {name, title}, candidate
         {name, first_name, last_name, external_id, email, organisation}, program {id, name, body, work_product},
-        submission, attempt, received_on, decided_on, issue_date, due_on, late, result ("pass" | "deficient"),
-        passed, disclose_scores, total, pass_mark, domains [{domain, percent}], failed_must_meet [heading],
+        submission, attempt, reevaluation, received_on, decided_on, issue_date, due_on, late,
+        result ("pass" | "deficient"), passed, disclose_scores, total, pass_mark, domains [{domain, percent}], failed_must_meet [heading],
         deficiencies [{domain, criteria [{id, heading, assesses, label, level, max_level, must_meet,
         feedback [paragraph]}]}], resubmit_by, resubmit_business_days, manager_signoff, appeal_days``. Dates are
         ``datetime.date``.
@@ -185,6 +185,7 @@ def letter_content(store: Store, submission_id: int, issue_date) -> dict:
                     "work_product": prog.work_product.name if prog.work_product else "work product"},
         "submission": submission_id,
         "attempt": sub["attempt"],
+        "reevaluation": sub["reevaluates_id"] is not None,  # the fresh evaluation an upheld appeal opened
         "received_on": as_date(sub["received_on"], "received date"),
         "decided_on": decided_on,
         "issue_date": issue_date,
