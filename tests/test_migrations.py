@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 import re
 import shutil
 import sqlite3
@@ -240,7 +241,15 @@ def test_a_workspace_made_by_evalkit_01_is_refused_then_upgraded_keeping_every_r
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'alembic_version'").fetchall()
     finally:
         conn.close()
-    assert rows_kept(before, snapshot(url))  # every row of every table kept
+    after = snapshot(url)
+    documents = after.pop("submission_documents")  # 0006 copies the workspace's work products in
+    assert rows_kept(before, after)  # every row of every table kept
+    conn = sqlite3.connect(f"{backup.as_uri()}?mode=ro", uri=True)
+    try:
+        with_document = conn.execute("SELECT count(*) FROM submissions WHERE document IS NOT NULL").fetchone()[0]
+    finally:
+        conn.close()
+    assert len(documents) == with_document > 0
     assert migrate.current_revision(ws) == HEAD_REVISION
 
     code, out, _ = run(capsys, "status", "-w", ws)
@@ -252,7 +261,7 @@ def test_a_workspace_made_by_evalkit_01_is_refused_then_upgraded_keeping_every_r
     code, out, _ = run(capsys, "db", "upgrade", "-w", ws)
     assert code == 0 and out == f"{ws} is already at {HEAD_REVISION} (head)\n"
     assert sorted(p.name for p in ws.glob("evalkit.db.bak-*")) == ["evalkit.db.bak-schema1"]
-    assert rows_kept(before, snapshot(url))
+    assert snapshot(url) == {**after, "submission_documents": documents}
 
 
 @pytest.mark.postgres
@@ -637,3 +646,77 @@ def test_0005_upgrades_a_0004_database_keeping_its_rows_and_adds_certificates_ap
                     conn.execute(table.insert(), [row])
     finally:
         engine.dispose()
+
+
+# --- 0006: roles recorded in the workspace, work products in the database --------------------------------------
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0006_upgrades_a_0005_database_keeping_its_rows_and_adds_roles_and_documents(kind, request, tmp_path):
+    url = database_at("0005", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    day, now = dt.date(2026, 9, 1), dt.datetime(2026, 9, 1, 9)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(sa.text("INSERT INTO rubric_versions (version, rubric_id, title, source, registered_at) "
+                             "VALUES ('v1', 'ccom', 'CCOM', 'x', :now)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name) VALUES ('C-1', 'A', 'B')"))
+        conn.execute(sa.text("INSERT INTO raters (username, name, is_adjudicator, is_lead, active) "
+                             "VALUES ('sme.ana', 'Ana', false, false, true)"))
+        conn.execute(sa.text(
+            "INSERT INTO submissions (candidate_id, program_id, rubric_version, attempt, received_on, due_on, "
+            "manager_signoff, document, is_benchmark, state, created_at) VALUES (1, 'CCOM', 'v1', 1, :day, :day, "
+            "true, 'documents/gone.md', false, 'scoring', :now)"), {"day": day, "now": now})
+    engine.dispose()
+    before = snapshot(url)
+    assert not {"person_roles", "submission_documents"} & set(before)
+    migrate.upgrade(_target(url))
+    after = snapshot(url)
+    assert rows_kept(before, after)  # a document that is not in the folder is not invented
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(schema.person_roles.insert(), [{"username": "sme.ana", "role": "rater",
+                                                         "granted_by": "office.kim", "granted_at": now}])
+        with pytest.raises(sa.exc.IntegrityError):  # a role is held once
+            with engine.begin() as conn:
+                conn.execute(schema.person_roles.insert(), [{"username": "sme.ana", "role": "rater",
+                                                             "granted_by": "x", "granted_at": now}])
+        with pytest.raises(sa.exc.IntegrityError):  # a document belongs to a submission that exists
+            with engine.begin() as conn:
+                conn.execute(schema.submission_documents.insert(), [{
+                    "submission_id": 99, "name": "x.md", "content": b"x", "sha256": "0" * 64, "stored_at": now}])
+    finally:
+        engine.dispose()
+
+
+def test_0006_copies_a_sqlite_workspaces_documents_into_the_database(tmp_path):
+    url = database_at("0005", workspace_url(tmp_path / "ws"))
+    (tmp_path / "ws" / "documents").mkdir()
+    plan = "# Plan\n\nReduce the abandon rate to 5 %.\n".encode()
+    (tmp_path / "ws" / "documents" / "plan.md").write_bytes(plan)
+    (tmp_path / "outside.md").write_text("not a work product")
+    engine = _engine(url)
+    now = dt.datetime(2026, 9, 1, 9)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(sa.text("INSERT INTO rubric_versions (version, rubric_id, title, source, registered_at) "
+                             "VALUES ('v1', 'ccom', 'CCOM', 'x', :now)"), {"now": now})
+        for n in (1, 2):
+            conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name) "
+                                 f"VALUES ('C-{n}', 'A', 'B')"))
+        for n, document in ((1, "documents/plan.md"), (2, "documents/../../outside.md")):
+            conn.execute(sa.text(
+                "INSERT INTO submissions (candidate_id, program_id, rubric_version, attempt, received_on, due_on, "
+                "manager_signoff, document, is_benchmark, state, created_at) VALUES (:n, 'CCOM', 'v1', 1, :now, "
+                ":now, 1, :document, 0, 'scoring', :now)"), {"n": n, "document": document, "now": now})
+    engine.dispose()
+    migrate.upgrade(str(tmp_path / "ws"))
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.submission_documents)).mappings().all()
+    finally:
+        engine.dispose()
+    assert [(r["submission_id"], r["name"], r["content"]) for r in rows] == [(1, "plan.md", plan)]
+    assert rows[0]["sha256"] == hashlib.sha256(plan).hexdigest()  # the path leading outside was not followed

@@ -5,11 +5,12 @@ from .engine import find_workspace
 from .migrate import HEAD_REVISION, SCHEMA_VERSION
 from .schema import (appeals, assessment_results, assignments, audit, candidacies, candidates, certificate_events,
                      certificates, outbox, cc_actions, cc_agents, cc_calls, cc_notes,
-                     conflicts, criterion_scores, decisions, meta, metadata, notifications, programs, raters,
-                     resolved_scores, resubmission_extensions, rubric_versions, submissions)
+                     conflicts, criterion_scores, decisions, meta, metadata, notifications, person_roles, programs, raters,
+                     resolved_scores, resubmission_extensions, rubric_versions, submission_documents, submissions)
 
 __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction",
            "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions",
            "candidates", "candidacies", "raters", "conflicts", "submissions", "assignments", "criterion_scores", "decisions",
            "resolved_scores", "resubmission_extensions", "notifications", "audit", "assessment_results", "cc_agents", "cc_calls", "cc_actions",
-           "cc_notes", "certificates", "certificate_events", "appeals", "outbox"]
+           "cc_notes", "certificates", "certificate_events", "appeals", "outbox", "person_roles",
+           "submission_documents"]

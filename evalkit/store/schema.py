@@ -249,6 +249,23 @@ outbox = sa.Table(  # every e-mail evalkit sends: queued here, sent by `evalkit 
     sa.Column("sent_at", sa.DateTime),
 )
 
+person_roles = sa.Table(  # what a signed-in person may do; the hub's groups and PostgreSQL's policies follow it
+    "person_roles", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),  # evalkit.access.ROLES
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("granted_at", sa.DateTime, nullable=False),
+)
+
+submission_documents = sa.Table(  # the work product's bytes, readable where row-level security allows
+    "submission_documents", metadata,
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("stored_at", sa.DateTime, nullable=False),
+)
+
 # --- call certification ------------------------------------------------------------------------------------
 
 cc_agents = sa.Table(
