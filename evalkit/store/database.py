@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -74,6 +75,20 @@ class Store:
             self._check_schema(create)
         except sa.exc.DatabaseError as exc:  # unreachable, or not a database file at all
             raise StoreError(f"cannot open database {self.safe_url}: {str(exc.orig).splitlines()[0]}") from None
+
+    @functools.cached_property
+    def person(self) -> str | None:
+        """The person this database session belongs to: on PostgreSQL, the session user when it is a person's own
+        login role (a member of ``evalkit_people``, made by :func:`evalkit.access.provision_person`); None for the
+        database's owner, a service, and SQLite. Row-level security then limits what this store reads and writes,
+        and the audit log records this name whatever ``actor`` a caller passes."""
+        if self.is_sqlite:
+            return None
+        with self.read() as conn:
+            return conn.execute(sa.text(
+                "SELECT session_user WHERE EXISTS (SELECT 1 FROM pg_auth_members m "
+                "JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member "
+                "WHERE g.rolname = 'evalkit_people' AND u.rolname = session_user)")).scalar()
 
     @property
     def safe_url(self) -> str:
