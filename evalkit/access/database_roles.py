@@ -11,31 +11,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..store import Store, person_roles
+from ..store import Store
 from .identity import AccessError
-from .roles import OFFICE_ROLES, check_username
+from .roles import check_username, role_exists, quoted_role, sync_office_membership
 
-__all__ = ["provision_person", "drop_person", "sync_office_membership"]
-
-
-def _quoted(conn, username: str) -> str:
-    return conn.dialect.identifier_preparer.quote_identifier(check_username(username))
-
-
-def _role_exists(conn, username: str) -> bool:
-    return conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": username}).first() \
-        is not None
-
-
-def sync_office_membership(conn, username: str) -> None:
-    """Put ``username``'s database role in ``evalkit_office`` exactly when they hold an office role (no role yet:
-    nothing to do; :func:`provision_person` syncs it when it makes the role)."""
-    if not _role_exists(conn, username):
-        return
-    office = conn.execute(sa.select(sa.func.count()).select_from(person_roles).where(
-        person_roles.c.username == username, person_roles.c.role.in_(OFFICE_ROLES))).scalar()
-    verb = "GRANT evalkit_office TO {}" if office else "REVOKE evalkit_office FROM {}"
-    conn.exec_driver_sql(verb.format(_quoted(conn, username)))
+__all__ = ["provision_person", "drop_person"]
 
 
 def provision_person(store: Store, username: str) -> bool:
@@ -45,11 +25,11 @@ def provision_person(store: Store, username: str) -> bool:
         raise AccessError("a SQLite workspace has no database roles; people's servers share the file (use "
                           "PostgreSQL for confidentiality between people)")
     with store.engine.begin() as conn:
-        made = not _role_exists(conn, username)
+        made = not role_exists(conn, username)
         if made:
-            conn.exec_driver_sql(f"CREATE ROLE {_quoted(conn, username)} LOGIN IN ROLE evalkit_people")
+            conn.exec_driver_sql(f"CREATE ROLE {quoted_role(conn, username)} LOGIN IN ROLE evalkit_people")
         else:
-            conn.exec_driver_sql(f"GRANT evalkit_people TO {_quoted(conn, username)}")
+            conn.exec_driver_sql(f"GRANT evalkit_people TO {quoted_role(conn, username)}")
         sync_office_membership(conn, username)
     return made
 
@@ -58,6 +38,6 @@ def drop_person(store: Store, username: str) -> None:
     """Stop ``username`` signing in to the database (their role stays, without LOGIN, so that what they wrote keeps
     its owner's name in the catalogue)."""
     with store.engine.begin() as conn:
-        if _role_exists(conn, username):
-            conn.exec_driver_sql(f"ALTER ROLE {_quoted(conn, username)} NOLOGIN")
-            conn.exec_driver_sql(f"REVOKE evalkit_people FROM {_quoted(conn, username)}")
+        if role_exists(conn, username):
+            conn.exec_driver_sql(f"ALTER ROLE {quoted_role(conn, username)} NOLOGIN")
+            conn.exec_driver_sql(f"REVOKE evalkit_people FROM {quoted_role(conn, username)}")

@@ -15,7 +15,7 @@ from ..store import Store, person_roles, utcnow
 from .identity import AccessError
 
 __all__ = ["ROLES", "OFFICE_ROLES", "LANDING", "USERNAME_PATTERN", "check_username", "grant", "revoke", "roles_of",
-           "holders", "require", "landing_page"]
+           "holders", "require", "landing_page", "quoted_role", "role_exists", "sync_office_membership"]
 
 #: The roles, and what each one does.
 ROLES = {
@@ -99,7 +99,6 @@ def grant(store: Store, username: str, role: str, actor: str) -> bool:
         added = tx.insert_if_absent(person_roles, {"username": username, "role": role, "granted_by": actor,
                                                    "granted_at": utcnow()}, action="grant_role")
         if added and not store.is_sqlite:
-            from .database_roles import sync_office_membership
             sync_office_membership(tx.conn, username)
     return added is not None
 
@@ -115,7 +114,6 @@ def revoke(store: Store, username: str, role: str, actor: str) -> bool:
             return False
         tx.delete(person_roles, {"username": username, "role": role}, action="revoke_role")
         if not store.is_sqlite:
-            from .database_roles import sync_office_membership
             sync_office_membership(tx.conn, username)
     return True
 
@@ -150,3 +148,28 @@ def landing_page(roles) -> dict | None:
         if role in roles:
             return {**landing, "role": role}
     return None
+
+
+# --- PostgreSQL: the office group follows the recorded roles ------------------------------------------------
+
+
+def quoted_role(conn, username: str) -> str:
+    """``username`` checked and quoted as a PostgreSQL identifier."""
+    return conn.dialect.identifier_preparer.quote_identifier(check_username(username))
+
+
+def role_exists(conn, username: str) -> bool:
+    """Whether PostgreSQL has a role of that name."""
+    return conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": username}).first() \
+        is not None
+
+
+def sync_office_membership(conn, username: str) -> None:
+    """Put ``username``'s database role in ``evalkit_office`` exactly when they hold an office role (no role yet:
+    nothing to do; :func:`provision_person` syncs it when it makes the role)."""
+    if not role_exists(conn, username):
+        return
+    office = conn.execute(sa.select(sa.func.count()).select_from(person_roles).where(
+        person_roles.c.username == username, person_roles.c.role.in_(OFFICE_ROLES))).scalar()
+    verb = "GRANT evalkit_office TO {}" if office else "REVOKE evalkit_office FROM {}"
+    conn.exec_driver_sql(verb.format(quoted_role(conn, username)))
