@@ -15,6 +15,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from .calendar import add_business_days, as_date
+from .access import grant
 from .callcert import build_demo_agents
 from .certification import apply, issue_assignment, record_result, set_profile
 from .evaluation import admission, workflow
@@ -170,7 +171,20 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
     _appeals(store, today)
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
+    for username, role in _demo_roles():
+        grant(store, username, role, actor="setup")
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
+
+
+def _demo_roles() -> list[tuple[str, str]]:
+    """Who holds which role in the demo (what `evalkit hub` signs people in to): every rater, adjudicator and lead
+    SME above, the office's admin, a psychometrician, the Cert Coordinator and the certifiers."""
+    roles = [("office.kim", "admin"), ("psy.moreau", "psychometrician"), ("cc.coordinator", "coordinator")]
+    # the call certifiers of evalkit.callcert's demo are four of the SMEs
+    roles += [(username, "certifier") for username in ("sme.alvarez", "sme.brooks", "sme.chen", "sme.evans")]
+    for username, _, adjudicator, lead, _ in _RATERS:
+        roles += [(username, "adjudicator" if adjudicator else "rater")] + [(username, "lead_sme")] * lead
+    return roles
 
 
 def _plan(n: int) -> list[str]:

@@ -386,10 +386,18 @@ def test_every_change_to_the_record_is_in_the_audit_log(s):
 
 def test_the_admin_form_saves_a_profile_admits_with_an_override_and_extends_a_deadline(s, monkeypatch):
     from evalkit.widgets.admin import CandidateRecordForm
+    from evalkit.access import grant
     monkeypatch.setenv("JUPYTERHUB_USER", "office.kim")
     changes = []
     form = CandidateRecordForm(s, ["CCOM", "CCSL", "ICMI-OM"], on_change=lambda: changes.append(1))
     form.candidate.value = "C-1"
+    form.profile_text.value = "education: {highest: bachelor}\n"
+    form.save_button.click()  # signed in through the hub without the admin role: refused, nothing saved
+    assert form.result.value == ('<div class="ek-msg ek-msg-error">office.kim does not hold the role admin (no role '
+                                 'at all); ask an admin of the certification office</div>')
+    assert profile(s, "C-1") is None and changes == []
+    grant(s, "office.kim", "admin", actor="setup")
+    form.profile_text.value = ""
     form.load_button.click()
     assert "No profile on record yet" in form.result.value and form.profile_text.value == ""
     form.profile_text.value = "education: {highest: bachelor}\nexperience: [{years: -2}]\n"

@@ -5,6 +5,7 @@ import argparse
 import datetime as dt
 import os
 
+from ..access import AccessError
 from ..calendar import as_date
 from ..evaluation import workflow
 from ..evaluation.scoring import ScoringError
@@ -17,7 +18,7 @@ __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_ar
 
 #: Errors that are the user's to fix: printed as one line, never as a traceback.
 USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
-               ValueError)
+               ValueError, AccessError)
 
 
 class CommandError(Exception):

@@ -3,6 +3,7 @@ submissions in it."""
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -151,6 +152,32 @@ def cmd_conflict_add(args) -> None:
 
 
 
+def _settle_once(store, today) -> None:
+    for sid, state in workflow.settle_ready(store, today).items():
+        print(f"submission {sid}: {'sent to adjudication' if state == 'adjudication' else state}", flush=True)
+
+
+def cmd_settle(args) -> None:
+    store = store_from(args)
+    _settle_once(store, args.today and parse_date(args.today, "--today"))
+    if not args.watch:
+        return
+    print(f"settle: watching {store.safe_url}; stop with Ctrl-C", file=sys.stderr, flush=True)
+    if store.is_sqlite:
+        while True:
+            time.sleep(args.interval)
+            _settle_once(store, None)
+    # PostgreSQL: a rater's final evaluation notifies the channel; the interval sweep catches any missed while
+    # this service was down.
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"LISTEN {workflow.SETTLE_CHANNEL}")
+        listener = conn.connection.driver_connection
+        while True:
+            for _ in listener.notifies(timeout=args.interval, stop_after=1):
+                pass
+            _settle_once(store, None)
+
+
 def register(sub) -> None:
     p = command(sub, "init", cmd_init, "create a workspace (with --demo: realistic synthetic data in every state)",
                 workspace=False)
@@ -195,6 +222,14 @@ def register(sub) -> None:
     p = command(sub, "assign", cmd_assign, "assign raters (default: every unassigned submission, balanced workload)")
     p.add_argument("submission", nargs="*", type=record_id, help="submission ids (default: all received)")
     p.add_argument("--rater", action="append", help="assign this rater (repeat for each); default: automatic")
+
+    p = command(sub, "settle", cmd_settle,
+                "compare the raters of every submission whose raters are all final (as the database's owner)")
+    p.add_argument("--watch", action="store_true",
+                   help="keep running: settle as raters submit (the hub runs this as a service)")
+    p.add_argument("--interval", type=whole_number(1, 3600), default=30,
+                   help="with --watch: seconds between sweeps for anything missed (default 30)")
+    p.add_argument("--today", help="decide as of this date (YYYY-MM-DD; default today)")
 
     p = command(sub, "status", cmd_status, "pipeline counts, overdue and due this week")
     p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")

@@ -18,7 +18,7 @@ from ..calendar import as_date, business_days_between
 from ..messages import show
 from ..store import Store, appeals, assignments, decisions, notifications, raters, submissions, utcnow
 from .errors import WorkflowError
-from .workflow import _lock_submission, program
+from .workflow import _lock_submission, copy_document, program
 
 __all__ = ["OUTCOMES", "lodge", "acknowledge", "mark_acknowledged", "involved", "decide", "record_outcome_notified",
            "mark_outcome_notified", "appeal", "appeals_of", "open_appeals"]
@@ -144,11 +144,13 @@ def _reopen(tx, store: Store, original: dict, on: dt.date) -> int:
         submissions.c.candidate_id == original["candidate_id"],
         submissions.c.program_id == original["program_id"])).scalar()
     keep = ("candidate_id", "program_id", "rubric_version", "manager_signoff", "document", "complete_by")
-    return tx.insert(submissions, {**{k: original[k] for k in keep}, "attempt": attempt + 1, "previous_id": None,
-                                   "reevaluates_id": original["id"], "received_on": on,
-                                   "due_on": program(store, original["program_id"]).notification_due(on),
-                                   "is_benchmark": False, "state": "received", "created_at": utcnow()},
-                     action="reevaluate")["id"]
+    new_id = tx.insert(submissions, {**{k: original[k] for k in keep}, "attempt": attempt + 1,
+                                     "previous_id": None, "reevaluates_id": original["id"], "received_on": on,
+                                     "due_on": program(store, original["program_id"]).notification_due(on),
+                                     "is_benchmark": False, "state": "received", "created_at": utcnow()},
+                       action="reevaluate")["id"]
+    copy_document(tx, original["id"], new_id)
+    return new_id
 
 
 def record_outcome_notified(store: Store, appeal_id: int, on, actor: str = "admin") -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import tempfile
 from pathlib import Path
 
 import mistune
@@ -17,7 +18,7 @@ import mistune
 from ..messages import show
 
 __all__ = ["SUPPORTED_SUFFIXES", "MAX_TEXT_CHARS", "MAX_DOWNLOAD_BYTES", "DOCUMENTS_FOLDER", "DocumentError",
-           "document_path", "render_document", "document_view"]
+           "document_path", "render_document", "render_content", "document_view", "MAX_DOCUMENT_BYTES"]
 
 #: Work products live here, inside the workspace folder; nothing outside it is ever read for a rater.
 DOCUMENTS_FOLDER = "documents"
@@ -29,6 +30,9 @@ MAX_TEXT_CHARS = 400_000
 
 #: A PDF up to this size is also offered for download from the view (as a data URL).
 MAX_DOWNLOAD_BYTES = 15 * 1024 * 1024
+
+#: Work products up to this size are also kept in the database (migration 0006 uses the same figure).
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 
 class DocumentError(ValueError):
@@ -109,6 +113,14 @@ def render_document(path) -> str:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return _message(f"{path.name} cannot be read: {reason}. Ask the certification office for a readable copy.")
     return f'<div class="ek-document ek-doc-{suffix.lstrip(".")}">{body}</div>'
+
+
+def render_content(name: str, content: bytes) -> str:
+    """:func:`render_document` of a file's ``content`` (the copy kept in the database), under its ``name``."""
+    with tempfile.TemporaryDirectory(prefix="evalkit-doc-") as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(content)
+        return render_document(path)
 
 
 def _message(text: str) -> str:

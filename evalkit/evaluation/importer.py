@@ -156,6 +156,7 @@ def import_submissions(store: Store, path, actor: str = "admin") -> list[int]:
                                                sub["received_on"], override))
             first.append((where, {**sub, "candidate_id": ids[cand], "attempt": 1, "created_at": now}))
         rows = tx.insert_many(submissions, [values for _, values in first], action="receive")
+        workflow.keep_documents(tx, store, rows)
         made.update((where, r["id"]) for (where, _), r in zip(first, rows))
     return [made[where] for where, _, _, _ in staged]
 

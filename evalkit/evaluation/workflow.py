@@ -10,6 +10,7 @@ tolerance) -> ``decided`` -> ``notified``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import warnings
@@ -25,16 +26,18 @@ from ..messages import show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
 from ..store import Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
 from ..store import programs as programs_table
-from ..store import raters, resolved_scores, resubmission_extensions, rubric_versions, submissions, utcnow
+from ..store import (raters, resolved_scores, resubmission_extensions, rubric_versions, submission_documents,
+                     submissions, utcnow)
 from . import admission, scoring
 from .errors import WorkflowError
-from .documents import DocumentError, document_path
+from .documents import MAX_DOCUMENT_BYTES, DocumentError, document_path, document_view, render_content
 
 __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs",
            "program", "rubric_for", "rubric_version_of", "add_candidate", "add_rater", "declare_conflict",
            "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "adjudicate",
            "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
-           "due_report", "late_notifications", "pipeline_counts", "submission", "candidate_label", "submission_record",
+           "due_report", "late_notifications", "pipeline_counts", "submission", "ready_to_settle", "settle",
+           "settle_ready", "SETTLE_CHANNEL", "SETTLE_ACTOR", "keep_documents", "copy_document", "document_html", "candidate_label", "submission_record",
            "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
            "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs",
            "mark_notified"]
@@ -358,8 +361,46 @@ def _receive(store: Store, tx, candidate: str, program_id: str, received_on, man
     if previous_id is None and attempts:
         raise WorkflowError(f"candidate {candidate} already has a {program_id} submission; "
                             "a corrected work product is a resubmission")
-    return tx.insert(submissions, {**values, "candidate_id": cid, "attempt": attempts + 1,
-                                   "previous_id": previous_id, "created_at": utcnow()}, action="receive")["id"]
+    row = tx.insert(submissions, {**values, "candidate_id": cid, "attempt": attempts + 1,
+                                  "previous_id": previous_id, "created_at": utcnow()}, action="receive")
+    keep_documents(tx, store, [row])
+    return row["id"]
+
+
+def keep_documents(tx, store: Store, rows: Iterable[dict]) -> None:
+    """Copy new submissions' work products from the workspace's folder into the database, where row-level security
+    lets each one's raters read it although their servers cannot read the folder (``evalkit hub``). A database by
+    URL has no folder here: :func:`copy_document` carries a document over to a fresh evaluation instead."""
+    if store.workspace is None:
+        return
+    copies, now = [], utcnow()
+    for row in rows:
+        path = document_path(store.workspace, row.get("document"))
+        if path is None or not path.is_file() or path.stat().st_size > MAX_DOCUMENT_BYTES:
+            continue
+        content = path.read_bytes()
+        copies.append({"submission_id": row["id"], "name": path.name, "content": content,
+                       "sha256": hashlib.sha256(content).hexdigest(), "stored_at": now})
+    tx.insert_many(submission_documents, copies, action="keep_document")
+
+
+def copy_document(tx, from_id: int, to_id: int) -> None:
+    """The work product kept for submission ``from_id``, kept again for ``to_id`` (the same document)."""
+    kept = tx.get(submission_documents, {"submission_id": from_id})
+    if kept is not None and tx.get(submission_documents, {"submission_id": to_id}) is None:
+        tx.insert(submission_documents, {**kept, "submission_id": to_id, "stored_at": utcnow()},
+                  action="keep_document")
+
+
+def document_html(store: Store, sub: dict) -> tuple[str, str]:
+    """(file name, HTML) of a submission's work product for the rater's page: the copy kept in the database (which
+    row-level security lets its raters read), else the workspace's file, else why it cannot be shown."""
+    with store.read() as conn:
+        kept = conn.execute(sa.select(submission_documents.c.name, submission_documents.c.content)
+                            .where(submission_documents.c.submission_id == sub["id"])).first()
+    if kept is None:
+        return document_view(store.workspace, sub["document"])
+    return kept.name, render_content(kept.name, kept.content)
 
 
 def _check_resubmission(tx, previous_id: int, candidate_id: int, candidate: str, program_id: str,
@@ -449,9 +490,19 @@ def resubmit(store: Store, previous_id: int, received_on, manager_signoff: bool,
 def submission(store: Store, submission_id: int) -> dict:
     """A submission as anyone working on it may see it: its row, and ``candidate``, the candidate's name or, where
     the program hides names from raters, an anonymous label. No contact details: the office's view with the
-    candidate's names and e-mail is :func:`submission_record`."""
-    row = submission_record(store, submission_id)
-    return {**{k: row[k] for k in submissions.c.keys()}, "candidate": candidate_label(store, row)}
+    candidate's names and e-mail is :func:`submission_record`.
+
+    A rater's own database role (PostgreSQL, row-level security) sees no candidate row where names are hidden, and
+    no contact details at all: the candidate is joined only for its names, and a missing row means anonymous.
+    """
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(submissions, candidates.c.first_name, candidates.c.last_name)
+            .outerjoin(candidates, candidates.c.id == submissions.c.candidate_id)
+            .where(submissions.c.id == submission_id)).mappings().first()
+    if row is None:
+        raise WorkflowError(f"unknown submission {show(submission_id)}")
+    return {**{k: row[k] for k in submissions.c.keys()}, "candidate": candidate_label(store, dict(row))}
 
 
 def submission_record(store: Store, submission_id: int) -> dict:
@@ -484,9 +535,16 @@ def _lock_submission(tx, submission_id: int) -> dict:
 
 def candidate_label(store: Store, sub: dict) -> str:
     """What a rater is shown for the candidate: the name, or an anonymous label where the program hides it."""
-    if program(store, sub["program_id"]).hide_candidate_from_raters:
+    if program(store, sub["program_id"]).hide_candidate_from_raters or sub.get("first_name") is None:
         return f"Candidate #{sub['id']:05d}"
     return f"{sub['first_name']} {sub['last_name']}"
+
+
+#: The PostgreSQL channel on which a rater's final evaluation wakes the settle service.
+SETTLE_CHANNEL = "evalkit_settle"
+
+#: Who the audit log names for the settle service's comparisons.
+SETTLE_ACTOR = "evalkit settle"
 
 
 # --- assigning ---------------------------------------------------------------------------------------------
@@ -666,7 +724,45 @@ def submit_final(store: Store, submission_id: int, username: str, levels: Mappin
         if comment is not None:
             update["comment"] = comment
         tx.update(assignments, {"id": a["id"]}, update, action="submit_final")
+        if store.person is not None:
+            # A person's own database role cannot read the other raters' scores (row-level security): the office's
+            # settle service compares them (settle_ready), woken by this notification when the commit lands.
+            tx.execute(sa.select(sa.func.pg_notify(SETTLE_CHANNEL, str(submission_id))))
+            return "scoring"
         return _compare_if_complete(tx, sub, rubric, today or dt.date.today())
+
+
+def ready_to_settle(store: Store) -> list[int]:
+    """Submissions being scored whose raters (two or more) have all submitted final scores, by id."""
+    rater = assignments.c.role == "rater"
+    with store.read() as conn:
+        return list(conn.execute(
+            sa.select(submissions.c.id).join(assignments, assignments.c.submission_id == submissions.c.id)
+            .where(submissions.c.state == "scoring", rater).group_by(submissions.c.id)
+            .having(sa.func.count() >= 2, sa.func.sum(sa.case((assignments.c.status == "final", 0), else_=1)) == 0)
+            .order_by(submissions.c.id)).scalars())
+
+
+def settle(store: Store, submission_id: int, today: dt.date | None = None, actor: str = SETTLE_ACTOR) -> str:
+    """Compare the raters of a submission once all are final (decided, or sent to adjudication); returns its state.
+
+    This reads every rater's scores, so it runs as the database's owner (the settle service of ``evalkit hub``,
+    ``evalkit settle``), never in a rater's session: a rater who submits last on PostgreSQL leaves the comparison
+    to it. In a single-desk workspace :func:`submit_final` compares at once and there is nothing left to settle.
+    """
+    if store.person is not None:
+        raise WorkflowError(f"{store.person} cannot settle submissions: comparing reads every rater's scores; run "
+                            "`evalkit settle` as the database's owner")
+    with store.transaction(actor) as tx:
+        sub = _lock_submission(tx, submission_id)
+        if sub["state"] != "scoring":
+            return sub["state"]
+        return _compare_if_complete(tx, sub, rubric_for(store, sub["rubric_version"]), today or dt.date.today())
+
+
+def settle_ready(store: Store, today: dt.date | None = None) -> dict[int, str]:
+    """:func:`settle` every submission :func:`ready_to_settle`; returns {submission: new state}."""
+    return {sid: settle(store, sid, today) for sid in ready_to_settle(store)}
 
 
 def _final_scores(conn, submission_id: int, role: str = "rater") -> dict[str, tuple[dict, dict]]:
@@ -888,7 +984,7 @@ def queue(store: Store, username: str, today: dt.date | None = None) -> list[dic
                       submissions.c.due_on, submissions.c.state, assignments.c.status, assignments.c.role,
                       candidates.c.first_name, candidates.c.last_name)
             .join(assignments, assignments.c.submission_id == submissions.c.id)
-            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+            .outerjoin(candidates, candidates.c.id == submissions.c.candidate_id)  # hidden: see submission()
             .where(assignments.c.rater_id == rid)).mappings().all()
     out = []
     for r in rows:

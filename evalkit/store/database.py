@@ -40,6 +40,8 @@ def utcnow() -> dt.datetime:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, bytes):  # a file's content: the log says which, not what (it may be megabytes)
+        return f"{len(value)} bytes, sha256 {hashlib.sha256(value).hexdigest()}"
     return value
 
 

@@ -14,7 +14,8 @@ import ipywidgets as w
 
 from ..evaluation import workflow
 from ..instruments.rubric import Criterion
-from .common import SAVE_ERRORS, STYLE, QueueView, WorkspaceError, local_time, message, open_workspace
+from .common import (SAVE_ERRORS, STYLE, QueueView, WorkspaceError, authorise, local_time, message,
+                     open_workspace)
 from .scoring import AUTOSAVE_SECONDS, RubricForm, Workbench
 
 __all__ = ["AdjudicationForm", "AdjudicationApp", "adjudication_app"]
@@ -40,6 +41,7 @@ class AdjudicationForm(RubricForm):
     final_label = "Decide"
     confirm_text = "Decide this submission with these resolved levels? The decision is final."
     refused = "Not decided"
+    roles = ("adjudicator",)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,6 +101,7 @@ class AdjudicationApp(Workbench):
     title = "Adjudication"
     acting_as = "Adjudicating as"
     role = "adjudicator"
+    roles = AdjudicationForm.roles
     todo_states = ("adjudicate",)
     form_class = AdjudicationForm
 
@@ -111,6 +114,7 @@ class AdjudicationApp(Workbench):
     def take(self, submission_id: int) -> None:
         """Assign an unassigned adjudication to this adjudicator, then open it."""
         try:
+            authorise(self.store, self.roles)
             workflow.assign_adjudicator(self.store, submission_id, self.username, actor=self.username)
         except SAVE_ERRORS as exc:
             self.message.value = message(f"Cannot take submission {submission_id}: {exc}", "error")

@@ -12,6 +12,7 @@ import time
 import ipywidgets as w
 import yaml
 
+from ..access import AccessError
 from ..certification import (STATES, ResultError, apply, candidacies_of, profile, read_yaml, set_profile,
                              standings)
 from ..evaluation import workflow
@@ -19,7 +20,7 @@ from ..evaluation.admission import describe
 from ..letters import batch as letters
 from ..letters.content import letter_content, render_letter_html
 from ..store import StoreError
-from .common import (STYLE, WorkspaceError, close_tree, css_name, current_username, message, open_workspace,
+from .common import (STYLE, WorkspaceError, authorise, close_tree, css_name, current_username, message, open_workspace,
                      resolve_workspace)
 
 __all__ = ["AdminApp", "CandidateRecordForm", "admin_app", "pipeline_table", "due_table", "candidates_table"]
@@ -144,8 +145,9 @@ class CandidateRecordForm(w.VBox):
 
     def _run(self, action, changes: bool = True) -> None:
         try:
+            authorise(self.store, ("admin",))
             done = action()
-        except (workflow.WorkflowError, StoreError, ValueError) as exc:
+        except (workflow.WorkflowError, StoreError, ValueError, AccessError) as exc:
             self.result.value = message(str(exc), "error")
             return
         self.result.value = message(done, "ok")
@@ -160,20 +162,20 @@ class CandidateRecordForm(w.VBox):
     def _save(self) -> str:
         ext = self.candidate.value.strip()
         value = read_yaml(self.profile_text.value, "the profile")
-        set_profile(self.store, ext, value, actor=current_username())
+        set_profile(self.store, ext, value, actor=current_username(self.store))
         return f"Profile of {ext} saved."
 
     def _apply(self) -> str:
         ext = self.candidate.value.strip()
         admitted = apply(self.store, ext, self.program.value, self.applied_on.value or dt.date.today(),
-                         self.override.value.strip() or None, actor=current_username())
+                         self.override.value.strip() or None, actor=current_username(self.store))
         return f"{ext} admitted to {self.program.value}: {describe(admitted)}."
 
     def _extend(self) -> str:
         if self.until.value is None:
             raise ResultError("choose the new deadline")
         granted = workflow.grant_extension(self.store, self.submission.value, self.until.value, self.reason.value,
-                                           actor=current_username())
+                                           actor=current_username(self.store))
         return f"Submission {self.submission.value}: resubmission deadline extended to {granted['until']}."
 
 

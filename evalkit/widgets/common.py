@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 import ipywidgets as w
 import sqlalchemy as sa
 
+from ..access import AccessError, require, signed_in_user
 from ..evaluation import workflow
 from ..evaluation.scoring import ScoringError
 from ..instruments.rubric import Criterion
@@ -27,11 +28,12 @@ from ..store import Store, StoreError, find_workspace, open_store
 
 __all__ = ["WorkspaceError", "resolve_workspace", "open_workspace", "current_username", "css_name", "STYLE",
            "message", "local_time", "close_tree", "Debouncer", "RaterPicker", "QueueView", "CriterionRow",
-           "SAVE_ERRORS"]
+           "SAVE_ERRORS", "authorise"]
 
 #: What a save can run into that the user must read (and retry), never a traceback: a refused step, a level not
-#: on the scale, the database unreachable or still locked by another writer after the store's busy timeout.
-SAVE_ERRORS = (workflow.WorkflowError, ScoringError, StoreError, sa.exc.SQLAlchemyError)
+#: on the scale, the database unreachable or still locked by another writer after the store's busy timeout, a role
+#: taken away while the page was open.
+SAVE_ERRORS = (workflow.WorkflowError, ScoringError, StoreError, sa.exc.SQLAlchemyError, AccessError)
 
 
 class WorkspaceError(RuntimeError):
@@ -56,9 +58,19 @@ def open_workspace(workspace=None) -> Store:
         raise WorkspaceError(str(exc)) from None
 
 
-def current_username() -> str:
-    """Who is at the keyboard: the JupyterHub user, else ``$EVALKIT_RATER``, else the operating-system user."""
-    return os.environ.get("JUPYTERHUB_USER") or os.environ.get("EVALKIT_RATER") or getpass.getuser()
+def current_username(store: Store | None = None) -> str:
+    """Who is at the keyboard: the person signed in through the hub (:func:`evalkit.access.signed_in_user`), else
+    ``$EVALKIT_RATER``, else the operating-system user (a single desk)."""
+    return signed_in_user(store) or os.environ.get("EVALKIT_RATER") or getpass.getuser()
+
+
+def authorise(store: Store, roles: Iterable[str]) -> None:
+    """With a hub, refuse (:class:`~evalkit.access.AccessError`) unless the signed-in person holds one of ``roles``
+    now, read from the workspace at this moment: a role taken away while the page is open stops the next action.
+    A single desk (nobody signed in through a hub) has no roles to check."""
+    person = signed_in_user(store)
+    if person is not None:
+        require(store, person, *roles)
 
 
 def css_name(text: str) -> str:
@@ -258,6 +270,9 @@ class RaterPicker:
     def __init__(self, store: Store, username: str | None, on_change: Callable[[str | None], None],
                  adjudicators_only: bool = False, allow_choice: bool | None = None, label: str = "Scoring as"):
         self.on_change = on_change
+        signed_in = signed_in_user(store)
+        if signed_in is not None:  # the hub says who this is; nobody may pick another name
+            username, allow_choice = signed_in, False
         self.raters = {r["username"]: r for r in workflow.list_raters(store, "adjudicator" if adjudicators_only
                                                                        else "rater")}
         self.allow_choice = bool(store.get_setting("allow_rater_choice", False) if allow_choice is None

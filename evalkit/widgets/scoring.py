@@ -18,12 +18,12 @@ from typing import Callable
 
 import ipywidgets as w
 
+from ..access import AccessError, signed_in_user
 from ..evaluation import scoring, workflow
-from ..evaluation.documents import document_view
 from ..instruments.rubric import Criterion
 from ..store import Store
-from .common import (SAVE_ERRORS, STYLE, CriterionRow, Debouncer, QueueView, RaterPicker, WorkspaceError, close_tree,
-                     current_username, local_time, message, open_workspace)
+from .common import (SAVE_ERRORS, STYLE, CriterionRow, Debouncer, QueueView, RaterPicker, WorkspaceError, authorise,
+                     close_tree, current_username, local_time, message, open_workspace)
 
 __all__ = ["AUTOSAVE_SECONDS", "RubricForm", "ScoringForm", "Workbench", "ScoringApp", "scoring_app",
            "submission_header", "document_pane", "gap_message"]
@@ -47,7 +47,7 @@ def submission_header(store: Store, sub: dict, row: dict | None = None) -> str:
 
 def document_pane(store: Store, sub: dict) -> w.Widget:
     """The work product, readable in place."""
-    name, body = document_view(store.workspace, sub["document"])
+    name, body = workflow.document_html(store, sub)
     pane = w.VBox([w.HTML(f'<div class="ek-section-title">Work product · {html.escape(name)}</div>'), w.HTML(body)])
     pane.add_class("ek-docpane")
     return pane
@@ -85,6 +85,8 @@ class RubricForm:
     final_label = "Submit final"
     confirm_text = "Make your evaluation final? It cannot be changed afterwards."
     refused = "Not submitted"
+    #: With a hub, the roles that may save this form (checked at every save).
+    roles: tuple[str, ...] = ("rater", "lead_sme")
 
     def __init__(self, store: Store, submission_id: int, username: str, today: dt.date | None = None,
                  autosave_seconds: float = AUTOSAVE_SECONDS, row: dict | None = None,
@@ -212,6 +214,7 @@ class RubricForm:
         self.autosave.cancel()
         edits = self._edits
         try:
+            authorise(self.store, self.roles)
             saved_at = workflow.save_draft(self.store, self.submission_id, self.username, self.levels(),
                                            self.feedback(), self.comment.value)
         except SAVE_ERRORS as exc:
@@ -320,6 +323,7 @@ class Workbench:
     title = "Work product scoring"
     acting_as = "Scoring as"
     role = "rater"
+    roles = ScoringForm.roles
     todo_states = ("not started", "draft")
     form_class: type[RubricForm] = ScoringForm
 
@@ -335,7 +339,7 @@ class Workbench:
         self.message.add_class("ek-app-message")
         self.queue_box = w.VBox()
         self.form_box = w.VBox()
-        self.picker = RaterPicker(store, username or current_username(), self._rater_chosen,
+        self.picker = RaterPicker(store, username or current_username(store), self._rater_chosen,
                                   adjudicators_only=self.role == "adjudicator", allow_choice=allow_choice,
                                   label=self.acting_as)
         organisation = store.get_setting("organisation", "") or ""
@@ -366,6 +370,12 @@ class Workbench:
         for old in self.queue_box.children:
             close_tree(old)
         self.queue = None
+        if username and signed_in_user(self.store) is not None:
+            try:
+                authorise(self.store, self.roles)
+            except AccessError as exc:
+                self.queue_box.children = [w.HTML(message(f"{exc}.", "error"))]
+                return
         if not username:
             hint = (f"Choose who you are in the “{self.acting_as}” list at the top right to see your queue."
                     if self.picker.allow_choice else "")  # otherwise the header already says why there is none
