@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 
+import ipywidgets as w
 import pytest
 import sqlalchemy as sa
 
@@ -260,3 +261,28 @@ def test_the_fresh_evaluation_after_an_upheld_appeal_keeps_the_same_work_product
     assert workflow.document_html(demo, workflow.submission(demo, again)) == \
         workflow.document_html(demo, workflow.submission(demo, sid))
     assert workflow.document_html(demo, workflow.submission(demo, again))[0] == name
+
+
+def test_with_a_hub_only_certifiers_save_calls_and_only_the_coordinator_records_for_the_team(
+        demo, tmp_path, monkeypatch):
+    from evalkit.callcert import records as cc
+    from evalkit.widgets.callcert import CallScorecardForm, CoordinatorDashboard
+    aid = cc.add_agent(demo, "Jane", "Smith", dt.date.today(), certifier="Kit Evans", actor="setup")
+    monkeypatch.setenv("JUPYTERHUB_USER", "sme.diallo")  # a rater, not a certifier
+    form = CallScorecardForm(demo, scorecard_folder=tmp_path)
+    form.agent.value = aid
+    for row in form.rows.values():
+        row.levels.value = 4
+    form.went_well.value, form.positive.value = "Clear verification.", "Warm tone."
+    assert form.save() is None
+    assert "sme.diallo does not hold the role certifier or coordinator" in form.message.value
+    assert cc.calls(demo, aid) == []
+    monkeypatch.setenv("JUPYTERHUB_USER", "sme.evans")  # a certifier
+    assert form.save().call_no == 1 and len(cc.calls(demo, aid)) == 1
+    board = CoordinatorDashboard(demo, reports_folder=tmp_path)
+    shown, done = w.HTML(), []
+    assert board._run(shown, lambda: done.append(1) or "noted") is False  # a certifier is not the coordinator
+    assert "sme.evans does not hold the role coordinator" in shown.value and done == []
+    monkeypatch.setenv("JUPYTERHUB_USER", "cc.coordinator")
+    assert board._run(shown, lambda: done.append(1) or "noted") is True
+    assert "noted" in shown.value and done == [1]

@@ -9,11 +9,9 @@ Run as the database's owner (the hub does, when it starts a person's server).
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from ..store import Store
 from .identity import AccessError
-from .roles import check_username, role_exists, quoted_role, sync_office_membership
+from .roles import quoted_role, role_exists, sync_office_membership
 
 __all__ = ["provision_person", "drop_person"]
 

@@ -23,7 +23,7 @@ import ipywidgets as w
 from .. import callcert
 from ..evaluation import scoring
 from ..store import Store
-from .common import SAVE_ERRORS, STYLE, CriterionRow, WorkspaceError, message, open_workspace
+from .common import SAVE_ERRORS, STYLE, CriterionRow, WorkspaceError, authorise, message, open_workspace
 
 __all__ = ["CallScorecardForm", "CoordinatorDashboard", "certifier_app", "coordinator_app", "download_link"]
 
@@ -259,6 +259,7 @@ class CallScorecardForm:
             self.message.value = message("Not saved yet. Still to do:", "error", f"<ul>{items}</ul>")
             return None
         try:
+            authorise(self.store, ("certifier", "coordinator"))
             result = callcert.score_call(
                 self.store, self.agent.value, self.certifier.value, self.levels, self.went_well.value,
                 callcert.marked_down_note(self.rubric, self.levels, self.feedback), self.positive.value,
@@ -459,6 +460,7 @@ class CoordinatorDashboard:
             out.value = message("Not saved: choose the agent first.", "error")
             return False
         try:
+            authorise(self.store, ("coordinator",))
             text = action()
         except ERRORS as exc:
             out.value = message(f"Not saved: {exc}", "error")
