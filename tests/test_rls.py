@@ -309,3 +309,429 @@ def test_the_matrix_covers_every_table_and_every_role():
     assert set(TABLES) == set(schema.metadata.tables) | {"alembic_version"}
     assert {role for role in ROLES.values() if role} == set(access.ROLES)
     assert all(set(expected) == set(TABLES) for expected in EXPECTED.values())
+
+
+# --- a rater's kernel running raw SQL ---------------------------------------------------------------------------
+
+
+def _assignment_id(url, sid, username) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT a.id FROM assignments a JOIN raters r ON r.id = a.rater_id "
+                                        "WHERE a.submission_id = :sid AND r.username = :name"),
+                                {"sid": sid, "name": username}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _refused(engine, statement, params=None):
+    """Run ``statement`` in a transaction of its own; returns pytest's ExceptionInfo of the refusal."""
+    with pytest.raises(sa.exc.DBAPIError) as excinfo:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement), params or {})
+    return excinfo
+
+
+def _last_audit_id(url) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT max(id) FROM audit").scalar()
+    finally:
+        engine.dispose()
+
+
+def _rowcount(engine, statement, params=None) -> int:
+    with engine.begin() as conn:
+        return conn.execute(sa.text(statement), params or {}).rowcount
+
+
+@pytest.mark.postgres
+def test_a_rater_reads_only_their_own_scores_before_the_decision(office, people):
+    url, ids = office
+    bo = people(url, "sme.bo")
+    with bo.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM criterion_scores").mappings().all()
+        others = conn.execute(sa.text("SELECT * FROM assignments WHERE submission_id = :sid"),
+                              {"sid": ids["open"]}).mappings().all()
+    mine = {_assignment_id(url, ids["open"], "sme.bo"), _assignment_id(url, ids["adj"], "sme.bo")}
+    assert rows and {r["assignment_id"] for r in rows} == mine  # not sme.ana's draft beside it, nor sme.cy's final
+    assert [r["id"] for r in others] == [_assignment_id(url, ids["open"], "sme.bo")]
+    ana_open = _assignment_id(url, ids["open"], "sme.ana")
+    with bo.connect() as conn:  # asked by id, the other rater's draft is still not there
+        assert conn.execute(sa.text("SELECT count(*) FROM criterion_scores WHERE assignment_id = :a"),
+                            {"a": ana_open}).scalar() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", ["SELECT email FROM candidates", "SELECT * FROM candidates",
+                                       "SELECT profile FROM candidates", "SELECT * FROM audit",
+                                       "SELECT actor, after FROM audit", "SELECT * FROM candidacies",
+                                       "SELECT * FROM notifications"])
+def test_a_rater_is_refused_contact_details_and_the_audit_log_by_postgresql(office, people, statement):
+    url, _ = office
+    assert denied(_refused(people(url, "sme.ana"), statement))
+
+
+@pytest.mark.postgres
+def test_candidates_of_a_program_that_hides_them_are_invisible(office, people, person_store):
+    url, ids = office
+    ana = people(url, "sme.ana")
+    with ana.connect() as conn:
+        names = conn.exec_driver_sql("SELECT external_id, first_name, last_name FROM candidates "
+                                     "ORDER BY external_id").all()
+    assert names == [("C-DEC", "Dan", "Decided"), ("C-OPEN", "Olive", "Open")]  # C-HID: ICMI-OM hides names
+    store = person_store(url, "sme.ana")
+    assert wf.submission(store, ids["hidden"])["candidate"] == f"Candidate #{ids['hidden']:05d}"
+    assert wf.submission(store, ids["open"])["candidate"] == "Olive Open"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("username", ["sme.ana", "office.kim", "psy.fay"])
+@pytest.mark.parametrize("statement", ["UPDATE audit SET actor = 'nobody'", "DELETE FROM audit",
+                                       "TRUNCATE audit"])
+def test_nobody_changes_the_audit_log(office, people, username, statement):
+    url, _ = office
+    assert denied(_refused(people(url, username), statement))
+
+
+@pytest.mark.postgres
+def test_the_owner_cannot_change_the_audit_log_either(office):
+    url, _ = office
+    owner = sa.create_engine(url)
+    try:
+        for statement in ("UPDATE audit SET actor = 'nobody'", "DELETE FROM audit", "TRUNCATE audit"):
+            with pytest.raises(sa.exc.DBAPIError, match="the audit log is append-only"):
+                with owner.begin() as conn:
+                    conn.exec_driver_sql(statement)
+    finally:
+        owner.dispose()
+
+
+@pytest.mark.postgres
+def test_a_rater_cannot_write_into_another_raters_evaluation(office, people):
+    url, ids = office
+    bo = people(url, "sme.bo")
+    ana_open = _assignment_id(url, ids["open"], "sme.ana")
+    assert _rowcount(bo, "UPDATE criterion_scores SET level = 1 WHERE assignment_id = :a", {"a": ana_open}) == 0
+    assert _rowcount(bo, "UPDATE assignments SET comment = 'x' WHERE id = :a", {"a": ana_open}) == 0
+    excinfo = _refused(bo, "INSERT INTO criterion_scores (assignment_id, criterion_id, level, feedback, "
+                           "rubric_version, updated_at) SELECT :a, 'PM2', 1, '', version, now() "
+                           "FROM rubric_versions LIMIT 1", {"a": ana_open})
+    assert denied(excinfo) and "row-level security" in str(excinfo.value.orig)
+    # nor into their own evaluation once it is final, nor move their assignment to another submission
+    bo_adj = _assignment_id(url, ids["adj"], "sme.bo")
+    assert _rowcount(bo, "UPDATE criterion_scores SET level = 1 WHERE assignment_id = :a", {"a": bo_adj}) == 0
+    assert _rowcount(bo, "UPDATE assignments SET status = 'draft' WHERE id = :a", {"a": bo_adj}) == 0
+    assert denied(_refused(bo, "UPDATE assignments SET submission_id = :s WHERE id = :a",
+                           {"s": ids["dec"], "a": _assignment_id(url, ids["open"], "sme.bo")}))
+    assert denied(_refused(bo, "UPDATE assignments SET rater_id = rater_id"))
+    owner = sa.create_engine(url)
+    try:
+        with owner.connect() as conn:
+            assert conn.execute(sa.text("SELECT level FROM criterion_scores WHERE assignment_id = :a"),
+                                {"a": ana_open}).scalars().all() == [3]
+    finally:
+        owner.dispose()
+
+
+@pytest.mark.postgres
+def test_a_rater_cannot_decide_or_change_a_submission(office, people):
+    url, ids = office
+    ana = people(url, "sme.ana")
+    excinfo = _refused(ana, "UPDATE submissions SET state = 'decided' WHERE id = :s", {"s": ids["open"]})
+    assert denied(excinfo) and "row-level security" in str(excinfo.value.orig)
+    assert denied(_refused(ana, "UPDATE submissions SET due_on = due_on + 30"))  # no such column privilege
+    assert denied(_refused(ana, "INSERT INTO decisions (submission_id, result, total_percent, method, decided_on, "
+                                "decided_by, rubric_version) SELECT id, 'pass', 100, 'agreement', now(), 'x', "
+                                "rubric_version FROM submissions WHERE id = :s", {"s": ids["open"]}))
+    with ana.begin() as conn:  # locking a submission one is on is allowed (the workflow's steps do)
+        assert conn.execute(sa.text("SELECT id FROM submissions WHERE id = :s FOR UPDATE"),
+                            {"s": ids["open"]}).scalar() == ids["open"]
+        assert conn.execute(sa.text("SELECT id FROM submissions WHERE id = :s FOR UPDATE"),
+                            {"s": ids["adj"]}).scalar() is None
+
+
+@pytest.mark.postgres
+def test_a_rater_cannot_become_the_office(office, people):
+    url, _ = office
+    ana = people(url, "sme.ana")
+    assert denied(_refused(ana, "SET ROLE evalkit_office"))
+    assert denied(_refused(ana, "INSERT INTO person_roles VALUES ('sme.ana', 'admin', 'sme.ana', now())"))
+    assert denied(_refused(ana, "UPDATE raters SET is_lead = true"))
+    with ana.connect() as conn:  # the helper functions answer for the session's user only
+        assert conn.exec_driver_sql("SELECT evalkit_has_role('admin'), evalkit_has_role('rater')").one() == \
+            (False, True)
+
+
+@pytest.mark.postgres
+def test_the_office_roles_read_all_but_only_the_admin_writes(office, people):
+    url, ids = office
+    fay, kim = people(url, "psy.fay"), people(url, "office.kim")
+    with fay.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM candidates WHERE email IS NOT NULL").scalar() == 5
+    assert _rowcount(fay, "UPDATE raters SET name = 'x'") == 0
+    assert denied(_refused(fay, "INSERT INTO programs VALUES ('X', 'X', '{}')"))
+    assert _rowcount(kim, "UPDATE raters SET name = name") == 5
+    with kim.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit").scalar() > 0
+
+
+@pytest.mark.postgres
+def test_the_call_team_reads_only_call_scorecards_in_the_outbox(office, people):
+    url, _ = office
+    for username in ("cert.gil", "coord.hal"):
+        engine = people(url, username)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT kind FROM outbox").scalars().all() == ["call_scorecard"]
+            assert conn.exec_driver_sql("SELECT count(*) FROM submissions").scalar() == 0
+        assert denied(_refused(engine, "INSERT INTO outbox (kind, recipient, subject, body, attachments, "
+                                       "message_id, status, attempts, created_at) VALUES ('result_letter', "
+                                       "'a@example.org', 's', 'b', '[]', '<x@y>', 'pending', 0, now())"))
+        assert denied(_refused(engine, "UPDATE outbox SET status = 'sent'"))
+
+
+# --- the audit log's "who" comes from the database session --------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_forged_actor_is_recorded_as_the_session_user(fresh_office, people, person_store):
+    url, ids = fresh_office
+    bo = person_store(url, "sme.bo")
+    assert bo.person == "sme.bo"
+    start = _last_audit_id(url)
+    with pytest.raises(wf.WorkflowError, match="unknown rater 'sme.ana'"):  # sme.ana's rater row is not bo's to see
+        wf.save_draft(bo, ids["open"], "sme.ana", {"PM1": 1})
+    with bo.transaction(actor="office.kim") as tx:  # the API's actor, forged
+        tx.update(schema.assignments, {"id": _assignment_id(url, ids["open"], "sme.bo")}, {"comment": "mine"})
+    with people(url, "sme.bo").begin() as conn:  # and raw SQL naming someone else
+        conn.exec_driver_sql("INSERT INTO audit (at, actor, action, entity, entity_id) "
+                             "VALUES (now(), 'office.kim', 'forged', 'x', '1')")
+    owner = sa.create_engine(url)
+    try:
+        with owner.connect() as conn:
+            logged = conn.execute(sa.text("SELECT action, actor FROM audit WHERE id > :start ORDER BY id"),
+                                  {"start": start}).all()
+            ana_levels = conn.execute(sa.text("SELECT level FROM criterion_scores WHERE assignment_id = :a"),
+                                      {"a": _assignment_id(url, ids["open"], "sme.ana")}).scalars().all()
+            # the owner (the office's service account) is not a person: the name it passes is kept
+            conn.exec_driver_sql("INSERT INTO audit (at, actor, action, entity, entity_id) "
+                                 "VALUES (now(), 'evalkit settle', 'service', 'x', '1')")
+            assert conn.exec_driver_sql("SELECT actor FROM audit WHERE action = 'service'").scalar() == \
+                "evalkit settle"
+    finally:
+        owner.dispose()
+    assert logged == [("update", "sme.bo"), ("forged", "sme.bo")]
+    assert ana_levels == [3]
+
+
+# --- a role revoked while the person's server runs ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_role_revoked_while_the_server_runs_refuses_the_next_action(fresh_office, people, person_store):
+    url, ids = fresh_office
+    ana = person_store(url, "sme.ana")
+    raw = people(url, "sme.ana")
+    assert {q["submission"] for q in wf.queue(ana, "sme.ana")} == {ids["open"], ids["hidden"], ids["dec"]}
+    with raw.connect() as conn:  # a connection held open across the revocation, as a kernel's pool does
+        assert conn.exec_driver_sql("SELECT count(*) FROM submissions").scalar() == 3
+        conn.rollback()
+        office = open_store(url)
+        try:
+            assert access.revoke(office, "sme.ana", "rater", actor="office")
+        finally:
+            office.dispose()
+        assert conn.exec_driver_sql("SELECT count(*) FROM submissions").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM criterion_scores").scalar() == 0
+    with pytest.raises(wf.WorkflowError, match="unknown rater 'sme.ana'"):
+        wf.queue(ana, "sme.ana")
+    with pytest.raises(wf.WorkflowError):
+        wf.save_draft(ana, ids["open"], "sme.ana", {"PM1": 4})
+    assert _rowcount(raw, "UPDATE criterion_scores SET level = 4") == 0
+    with pytest.raises(access.AccessError, match="does not hold the role rater"):
+        access.require(ana, "sme.ana", "rater")
+
+
+@pytest.mark.postgres
+def test_a_person_with_no_role_sees_no_submission(office, person_store):
+    url, _ = office
+    store = person_store(url, "nobody.ian")
+    assert store.person == "nobody.ian"
+    assert wf.pipeline_counts(store) == {}
+    assert wf.registered_programs(store)  # what opening the store and its pages need is still readable
+    with pytest.raises(wf.WorkflowError, match="unknown rater"):
+        wf.queue(store, "nobody.ian")
+
+
+# --- the application's own work, as each person ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_raters_score_through_the_application_and_the_office_settles(fresh_office, person_store):
+    url, ids = fresh_office
+    sid = ids["open"]
+    ana, bo = person_store(url, "sme.ana"), person_store(url, "sme.bo")
+    queue = {q["submission"]: q for q in wf.queue(ana, "sme.ana")}
+    assert set(queue) == {ids["open"], ids["hidden"], ids["dec"]}
+    assert queue[sid]["state"] == "draft" and queue[sid]["candidate"] == "Olive Open"
+    assert queue[ids["hidden"]]["candidate"] == f"Candidate #{ids['hidden']:05d}"
+    wf.save_draft(ana, sid, "sme.ana", {"PM1": 4}, comment="Clear plan.")
+    assert wf.rater_scores(ana, sid, "sme.ana")["levels"] == {"PM1": 4}
+    assert wf.submit_final(ana, sid, "sme.ana", _levels(ana, sid, 4)) == "scoring"
+    assert wf.submit_final(bo, sid, "sme.bo", _levels(bo, sid, 4)) == "scoring"  # bo cannot read ana's scores
+    with pytest.raises(wf.WorkflowError, match="already final"):
+        wf.submit_final(ana, sid, "sme.ana", _levels(ana, sid, 3))
+    office = open_store(url)
+    try:
+        assert wf.submission(office, sid)["state"] == "scoring"
+        assert wf.settle(office, sid) == "decided"  # the office's settle service compares
+        with office.read() as conn:
+            actors = set(conn.execute(sa.text("SELECT actor FROM audit WHERE action IN ('score', 'submit_final') "
+                                              "AND at > now() - interval '1 hour'")).scalars())
+    finally:
+        office.dispose()
+    assert {"sme.ana", "sme.bo"} <= actors
+    assert wf.decided_result(ana, sid)["result"] == "pass"
+    assert wf.rater_scores(ana, sid, "sme.ana", of="sme.bo")["levels"] == _levels(ana, sid, 4)  # decided: open
+
+
+@pytest.mark.postgres
+def test_the_adjudicator_resolves_and_decides_through_the_application(fresh_office, person_store):
+    url, ids = fresh_office
+    sid = ids["adj"]
+    dee = person_store(url, "adj.dee")
+    view = wf.adjudication_view(dee, sid, "adj.dee")
+    assert set(view["outcomes"]) == {"sme.bo", "sme.cy"}
+    assert wf.adjudicate(dee, sid, "adj.dee", _levels(dee, sid, 3), {}) == "decided"
+    bo = person_store(url, "sme.bo")
+    assert wf.decided_result(bo, sid)["method"] == "adjudication"
+    assert wf.rater_scores(bo, sid, "sme.bo", of="sme.cy")["levels"] == _levels(bo, sid, 1)
+    with pytest.raises(sa.exc.DBAPIError) as excinfo:  # decided: the adjudicator can change it no more
+        with dee.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE submissions SET state = 'decided' WHERE id = :s"), {"s": sid})
+    assert denied(excinfo)
+
+
+@pytest.mark.postgres
+def test_the_call_team_and_the_admin_work_through_the_application(fresh_office, person_store):
+    url, ids = fresh_office
+    gil = person_store(url, "cert.gil")
+    start = _last_audit_id(url)
+    scored = cc.score_call(gil, ids["agent"], "cert.gil", {c.id: 4 for c in cc.load_scorecard().criteria},
+                           "Clear.", "", "Calm.", scored_on=dt.date(2025, 11, 25), actor="office.kim")
+    assert scored.call_no == 2
+    assert cc.queue_call_scorecard(gil, ids["agent"], 2)["kind"] == "call_scorecard"
+    cc.add_note(gil, ids["agent"], "Jane Agent", "Asked for a copy.", on_date=dt.date(2025, 11, 25))
+    kim = person_store(url, "office.kim")
+    wf.add_candidate(kim, "C-NEW", "Nia", "New", "nia@example.org")
+    sid = wf.receive_submission(kim, "C-NEW", "ICMI-SL", RECEIVED, True)
+    assert wf.assign_raters(kim, sid, ["sme.ana", "sme.bo"]) == ["sme.ana", "sme.bo"]
+    assert access.grant(kim, "new.person", "rater", actor="forged")  # no database role yet: nothing to sync
+    owner = sa.create_engine(url)
+    try:
+        with owner.connect() as conn:
+            actors = conn.execute(sa.text("SELECT DISTINCT actor FROM audit WHERE id > :start"),
+                                  {"start": start}).scalars().all()
+    finally:
+        owner.dispose()
+    assert sorted(actors) == ["cert.gil", "office.kim"]
+
+
+# --- the migration -------------------------------------------------------------------------------------------------
+
+
+def _policies(engine) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'").scalar()
+
+
+@pytest.mark.postgres
+def test_0007_upgrades_a_0006_database_keeping_its_rows_and_downgrades(pg_url):
+    from evalkit.store.engine import make_engine
+    url = database_at("0006", pg_url)
+    engine = make_engine(url)[0]
+    now = dt.datetime(2026, 9, 1, 9)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+            conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name, email) "
+                                 "VALUES ('C-1', 'A', 'B', 'a@example.org')"))
+            conn.execute(sa.text("INSERT INTO person_roles VALUES ('sme.ana', 'rater', 'office', :now)"), {"now": now})
+            conn.execute(sa.text("INSERT INTO audit (at, actor, action, entity, entity_id) "
+                                 "VALUES (:now, 'office', 'insert', 'candidates', '1')"), {"now": now})
+        before = snapshot(url)
+        assert _policies(engine) == 0
+        result = migrate.upgrade(url)
+        assert (result.old, result.new) == ("0006", "0007")
+        after = snapshot(url)
+        assert rows_kept(before, after)
+        assert _policies(engine) > 0
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                                        "AND relkind = 'r' AND relrowsecurity").scalar() == 26
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0006")
+        assert _policies(engine) == 0
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                                        "AND relrowsecurity").scalar() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'evalkit%'")).scalar() == 0
+            assert conn.exec_driver_sql("SELECT count(*) FROM information_schema.role_table_grants WHERE grantee IN "
+                                        "('evalkit_people', 'evalkit_office')").scalar() == 0
+            assert conn.exec_driver_sql("SELECT count(*) FROM information_schema.role_column_grants WHERE grantee IN "
+                                        "('evalkit_people', 'evalkit_office')").scalar() == 0
+            # the groups are the cluster's, and stay for the other databases
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_roles WHERE rolname IN "
+                                        "('evalkit_people', 'evalkit_office')").scalar() == 2
+        assert snapshot(url) == {**before, "meta": [("schema_version", "6")]}
+        assert migrate.upgrade(url).new == "0007"  # and up again
+        assert _policies(engine) > 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_0007_in_two_databases_of_one_cluster(pg_server, people):
+    urls = [_new_database(pg_server), _new_database(pg_server)]
+    stores = [open_store(url, create=True) for url in urls]  # the second finds the groups made
+    try:
+        for n, store in enumerate(stores):
+            wf.add_rater(store, "sme.ana", "Ana", actor="office")
+            access.provision_person(store, "sme.ana")
+            if n == 0:
+                access.grant(store, "sme.ana", "rater", actor="office")
+        seen = []
+        for url in urls:
+            with people(url, "sme.ana").connect() as conn:
+                seen.append(conn.exec_driver_sql("SELECT count(*) FROM raters").scalar())
+        assert seen == [1, 0]  # the role is the cluster's; what it may do is each database's
+    finally:
+        for store in stores:
+            store.dispose()
+
+
+def test_0007_on_sqlite_only_moves_the_schema_version(tmp_path):
+    url = database_at("0006", workspace_url(tmp_path / "ws"))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name) VALUES ('C-1', 'A', 'B')"))
+    with engine.connect() as conn:
+        objects = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()
+    engine.dispose()
+    before = snapshot(url)
+    result = migrate.upgrade(str(tmp_path / "ws"))
+    assert (result.old, result.new) == ("0006", "0007")
+    after = snapshot(url)
+    assert rows_kept(before, after) and after["meta"] == [("schema_version", "7")]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master ORDER BY name").all() == objects
+    engine.dispose()
+    with pytest.raises(access.AccessError, match="no database roles"):
+        store = open_store(tmp_path / "ws")
+        try:
+            access.provision_person(store, "sme.ana")
+        finally:
+            store.dispose()
