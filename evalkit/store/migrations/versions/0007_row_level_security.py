@@ -15,8 +15,9 @@ security on every table a person can reach, with policies that follow the roles 
   writes scores only into their own assignment while it is not final, and reads a candidate's name only where
   the program does not hide it (``"hide_candidate_from_raters": false`` in ``programs.definition``; a program
   that does not say is hidden), never a candidate's contact details (column privileges);
-- an adjudicator also records the decision of the submission they adjudicate (decisions, resolved_scores, the
-  submission's state from ``adjudication`` to ``decided``);
+- an adjudicator also sees and takes a submission in adjudication that has no adjudicator yet (one they did not
+  score, with no declared conflict), and records the decision of the submission they adjudicate (decisions,
+  resolved_scores, the submission's state from ``adjudication`` to ``decided``);
 - a certifier or coordinator reads and writes the call-certification tables and queues call scorecard e-mails;
 - a psychometrician reads everything and writes nothing; an admin reads and writes everything but the audit log;
 - a person with no role reads programs, rubric versions and ``meta`` (what opening the store needs), no more;
@@ -74,15 +75,15 @@ PEOPLE_GRANTS = (
                               "submission_documents", "person_roles", "outbox", *CALL_TABLES)],
     ("SELECT (id, external_id, first_name, last_name)", "candidates"),  # never contact details or profile
     ("SELECT (id)", "audit"),  # INSERT ... RETURNING id of one's own entry; nothing else of the log
-    *[("INSERT", t) for t in ("audit", "criterion_scores", "decisions", "resolved_scores", "rubric_versions",
-                              "outbox", *CALL_TABLES)],
+    *[("INSERT", t) for t in ("audit", "assignments", "criterion_scores", "decisions", "resolved_scores",
+                              "rubric_versions", "outbox", *CALL_TABLES)],
     ("UPDATE (status, saved_at, submitted_at, comment)", "assignments"),  # never which submission or rater
     ("UPDATE (level, feedback, rubric_version, updated_at)", "criterion_scores"),
     # SELECT ... FOR UPDATE (workflow._lock_submission) needs UPDATE on a column; the policies let only an
     # adjudicator change it, from adjudication to decided.
     ("UPDATE (state)", "submissions"),
     *[("UPDATE", t) for t in CALL_TABLES],
-    *[("USAGE", f"SEQUENCE {t}_id_seq") for t in ("audit", "outbox", *CALL_TABLES)],
+    *[("USAGE", f"SEQUENCE {t}_id_seq") for t in ("audit", "assignments", "outbox", *CALL_TABLES)],
 )
 
 #: What admins and psychometricians may do besides (row-level security leaves psychometricians reading only).
@@ -135,6 +136,17 @@ FUNCTIONS = {
         SELECT EXISTS (SELECT 1 FROM assignments a JOIN submissions s ON s.id = a.submission_id
                        WHERE a.submission_id = p_submission AND a.rater_id = {_RATER} AND a.role = 'adjudicator'
                          AND s.state = 'adjudication')"""),
+    # an adjudicator who may take a submission in adjudication that has none yet (evalkit.evaluation.workflow's
+    # _eligible: active, did not score it nor the submission it re-evaluates, no declared conflict)
+    "evalkit_may_take(p_submission integer)": ("boolean", f"""
+        SELECT EXISTS (SELECT 1 FROM submissions s JOIN raters r ON r.id = {_RATER}
+                       WHERE s.id = p_submission AND s.state = 'adjudication' AND r.is_adjudicator
+                         AND NOT EXISTS (SELECT 1 FROM assignments a
+                                         WHERE a.submission_id = s.id AND a.role = 'adjudicator')
+                         AND NOT EXISTS (SELECT 1 FROM assignments a
+                                         WHERE a.rater_id = r.id AND a.submission_id IN (s.id, s.reevaluates_id))
+                         AND NOT EXISTS (SELECT 1 FROM conflicts c
+                                         WHERE c.rater_id = r.id AND c.candidate_id = s.candidate_id))"""),
     # assigned to a submission of the candidate in a program that says it does not hide names from raters
     "evalkit_sees_candidate(p_candidate integer)": ("boolean", f"""
         SELECT EXISTS (SELECT 1 FROM submissions s JOIN assignments a ON a.submission_id = s.id
@@ -180,9 +192,16 @@ def _policies() -> list[tuple[str, str, str, str | None, str | None]]:
          f"{SCORER} AND (id = {ME} OR {_role('lead_sme')} OR evalkit_sees_rater(id))", None),
         ("scorer", ("conflicts",), "SELECT", f"{SCORER} AND rater_id = {ME}", None),
         ("scorer", ("submissions",), "SELECT", f"{SCORER} AND evalkit_on_submission(id)", None),
-        # locking the row (SELECT ... FOR UPDATE) is allowed; changing it is not
+        # an adjudicator sees, locks and takes a submission in adjudication that has no adjudicator yet
+        ("adjudicator", ("submissions",), "SELECT", f"{ADJUDICATOR} AND evalkit_may_take(id)", None),
+        ("adjudicator", ("assignments",), "INSERT", None,
+         f"{ADJUDICATOR} AND rater_id = {ME} AND role = 'adjudicator' AND status = 'assigned' "
+         "AND evalkit_may_take(submission_id)"),
+        # locking the row (SELECT ... FOR UPDATE) is allowed; changing it is not ...
         ("scorer", ("submissions",), "UPDATE", f"{SCORER} AND evalkit_on_submission(id)", "false"),
-        ("adjudicator", ("submissions",), "UPDATE", f"{ADJUDICATOR} AND evalkit_adjudicating(id)",
+        # ... but for the adjudicator's decision, from adjudication to decided
+        ("adjudicator", ("submissions",), "UPDATE",
+         f"{ADJUDICATOR} AND (evalkit_adjudicating(id) OR evalkit_may_take(id))",
          f"{ADJUDICATOR} AND evalkit_adjudicating(id) AND state = 'decided'"),
         ("scorer", ("assignments",), "SELECT", f"{SCORER} AND evalkit_sees_assignment(submission_id, rater_id)",
          None),
