@@ -16,7 +16,7 @@ from .common import USER_ERRORS, CommandError
 
 # The modules of this package that add commands, in the order `evalkit --help` lists them.
 _COMMAND_MODULES = ("workspace", "db", "certification", "certificates", "appeals", "agreement", "callcert", "serve",
-                    "letters", "outbox")
+                    "hub", "letters", "outbox")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# What the multi-user set-up (`evalkit hub`) needs beyond the venv, installed only when missing, all under .hub/
+# (git-ignored):
+# - configurable-http-proxy, JupyterHub's proxy, from the npm registry into .hub/node (Node.js and npm come from
+#   Debian: scripts/system_packages.sh). 5.x needs Node.js 20; Debian 12's own nodejs is 18, which takes 4.6.
+# - the Python that people's servers run. Each person's server runs as their own system user, so its
+#   interpreter must be readable by every user: the project's .venv when it is, otherwise (a .venv made from a
+#   Python under /root, e.g. pyenv's) a second venv, .hub/venv, made from Debian's /usr/bin/python3.11 with the
+#   same locked packages and evalkit itself (editable: people's servers run this checkout's code).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "hub_packages: $*" >&2; }
+mkdir -p .hub
+
+CHP_VERSION=5.3.0
+CHP_VERSION_NODE18=4.6.3
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || CHP_VERSION=$CHP_VERSION_NODE18
+chp=.hub/node/node_modules/configurable-http-proxy/package.json
+if [ ! -f "$chp" ] || ! grep -q "\"version\": \"$CHP_VERSION\"" "$chp"; then
+  command -v npm >/dev/null || { say "npm is missing: run scripts/system_packages.sh"; exit 1; }
+  say "installing configurable-http-proxy $CHP_VERSION (npm)"
+  npm install --prefix .hub/node --no-audit --no-fund --loglevel=error "configurable-http-proxy@$CHP_VERSION" >/dev/null
+fi
+
+# Can a user other than root run the project's venv (and read this checkout)?
+if runuser -u nobody -- /bin/sh -c "cd / && '$PWD/.venv/bin/python' -c 'import evalkit.hub, jupyterhub'" \
+    >/dev/null 2>&1; then
+  rm -rf .hub/venv
+  exit 0
+fi
+runuser -u nobody -- test -r "$PWD/pyproject.toml" || {
+  say "other users cannot read $PWD: people's servers need to; move the checkout (e.g. to /opt or /srv)"; exit 1; }
+python=/usr/bin/python3.11
+[ -x "$python" ] || { say "$python is missing (apt-get install python3.11)"; exit 1; }
+stamp=.hub/venv/.evalkit-installed
+want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+start=$SECONDS
+say "making .hub/venv for people's servers (the .venv's Python is not readable by other users)"
+rm -rf .hub/venv
+VIRTUAL_ENV= .venv/bin/uv venv --quiet --python "$python" .hub/venv
+VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --require-hashes -r requirements/lock.txt
+VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --no-deps -e .
+chmod -R a+rX .hub/venv
+echo "$want" > "$stamp"
+say "ready in $((SECONDS - start)) s"
