@@ -682,6 +682,10 @@ def _check_fixed(fixed: Any, design: Design, obj: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- G study
 
 
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _combine(a: np.ndarray, la: int, b: np.ndarray, lb: int) -> tuple[np.ndarray, int]:
     codes, uniq = pd.factorize(a.astype(np.int64) * lb + b, sort=False)
     return codes.astype(np.int64), len(uniq)
@@ -757,7 +761,7 @@ def g_study(
     bad = y_all.isna() & scores[score].notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise GTheoryError(f"scores must be numeric; got {scores[score].iloc[i]!r} in column {score!r} at row {scores.index[i]!r}")
+        raise GTheoryError(f"scores must be numeric; got {scores[score].iloc[i]!r} in column {score!r} at row {_py(scores.index[i])!r}")
     keep = y_all.notna().to_numpy()
     n_missing = int((~keep).sum())
     frame = scores.loc[keep, list(des.facets)]
@@ -770,7 +774,7 @@ def g_study(
     for f in des.facets:
         if frame[f].isna().any():
             i = int(np.flatnonzero(frame[f].isna().to_numpy())[0])
-            raise GTheoryError(f"facet column {f!r} has a missing level at row {frame.index[i]!r}; every score needs a level of every facet")
+            raise GTheoryError(f"facet column {f!r} has a missing level at row {_py(frame.index[i])!r}; every score needs a level of every facet")
     if np.ptp(y) == 0:
         raise GTheoryError(f"all {N} scores are equal ({y[0]:g}): there is no variance to decompose")
 
@@ -798,14 +802,14 @@ def g_study(
     if n_cells != N:
         counts = np.bincount(full_codes)
         dup = int(np.flatnonzero(counts[full_codes] > 1)[0])
-        where = ", ".join(f"{f}={frame[f].iloc[dup]!r}" for f in des.facets)
+        where = ", ".join(f"{f}={_py(frame[f].iloc[dup])!r}" for f in des.facets)
         raise GTheoryError(
             f"each combination of facet levels must have one score; {where} has {int(counts[full_codes[dup]])} "
             f"(design {design!r} is missing a facet, or scores are duplicated)"
         )
     for f in des.facets:
         if base[f][1] < 2:
-            raise GTheoryError(f"facet {f!r} has only one level ({frame[f].iloc[0]!r}); every facet needs at least 2")
+            raise GTheoryError(f"facet {f!r} has only one level ({_py(frame[f].iloc[0])!r}); every facet needs at least 2")
 
     center = float(y.mean())
     yc = y - center  # T terms are computed on centred scores (same components, better conditioning)

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-__all__ = ["pairwise_heatmap", "severity_chart", "bland_altman_plot", "drift_chart", "level_usage_bars"]
+__all__ = ["pairwise_heatmap", "severity_chart", "bland_altman_plot", "drift_chart", "level_usage_bars", "d_study_plot"]
 
 
 def _plain(label) -> str:
@@ -177,5 +177,50 @@ def level_usage_bars(usage: pd.DataFrame) -> Figure:
     ax.set_xlabel("share of rater scores")
     ax.set_title("Level usage per criterion")
     ax.legend(fontsize=8, ncol=len(wide.columns), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.tight_layout()
+    return fig
+
+
+def d_study_plot(table: pd.DataFrame, target: float | None = 0.8) -> Figure:
+    """D-study curves: E rho^2, Phi (and Phi(lambda) when a cut was given) against the number of conditions.
+
+    Answers "how many raters does a dependable decision need": the first point of a curve above the
+    ``target`` line is the smallest number of conditions that reaches it.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :meth:`evalkit.psychometrics.gtheory.GStudyResult.d_study_table` (one ``n_<facet>`` column and the
+        coefficient columns).
+    target : float or None, default 0.8
+        A horizontal reference line (``None``: none).
+    """
+    n_cols = [c for c in table.columns if str(c).startswith("n_")]
+    if len(n_cols) != 1:
+        raise ValueError("d_study_plot needs one n_<facet> column and the columns g_coefficient, phi (pass the table "
+                         "from GStudyResult.d_study_table)")
+    _require(table, [n_cols[0], "g_coefficient", "phi"], "d_study_plot")
+    n_col = n_cols[0]
+    facet = n_col[2:]
+    x = table[n_col].to_numpy(dtype=float)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    curves = [("g_coefficient", "E rho² (relative decisions)", "o-"), ("phi", "Φ (absolute decisions)", "s-")]
+    cut = table.attrs.get("cut")
+    if "phi_lambda" in table.columns and table["phi_lambda"].notna().any():
+        curves.append(("phi_lambda", _plain(f"Φ(λ) at cut {cut:g}" if cut is not None else "Φ(λ)"), "^-"))
+    for col, label, style in curves:
+        ax.plot(x, table[col].to_numpy(dtype=float), style, label=label)
+    if target is not None:
+        ax.axhline(float(target), color="grey", ls="--", lw=1, label=f"target {float(target):g}")
+    ax.set_xticks(x)
+    word = {"r": "raters", "i": "criteria", "t": "tasks", "o": "occasions"}.get(facet, _plain(facet))
+    ax.set_xlabel(f"number of {word} ({_plain(n_col)})")
+    ax.set_ylabel("coefficient")
+    ax.set_ylim(0, 1.02)
+    design = table.attrs.get("design")
+    ax.set_title(_plain(f"D study{' ' + design if design else ''}: dependability by number of {word}"))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
