@@ -630,3 +630,103 @@ def test_dataframe_with_labels_and_none_values():
     # the same ratings as positions give the same answer
     codes = df.replace({"fail": 0, "pass": 1, "merit": 2}).astype(float)
     assert ag.fleiss_kappa(codes, categories=[0, 1, 2], weights="linear").value == pytest.approx(res.value)
+
+
+# --------------------------------------------------------------------------- Conger's kappa, weighted percent agreement
+
+
+def test_conger_kappa_gwet_handbook_raw4raters():
+    """Gwet (2014) / irrCAC documented result for cac.raw4raters: conger.kappa.raw gives
+    pa 0.8181818, pe 0.2334252, kappa 0.76282, SE 0.14917, CI (0.435, 1).  (Conger's kappa depends on
+    who gave which rating: cac.raw4raters has unit 12's single rating from rater 3, Krippendorff's
+    2011 layout from observer B, so the data set is read from irrCAC itself.)"""
+    from irrCAC.datasets import raw_4raters
+
+    res = ag.conger_kappa(raw_4raters())
+    assert res.statistic == "Conger's kappa" and res.weights == "identity"
+    assert round(res.value, 5) == 0.76282 and round(res.se, 5) == 0.14917
+    assert round(res.details["pa"], 7) == 0.8181818 and round(res.details["pe"], 7) == 0.2334252
+    assert round(res.ci[0], 3) == 0.435 and res.ci[1] == 1.0
+    assert res.n_subjects == 12 and res.n_raters == 4
+    assert res.ci_method.startswith("analytic: Gwet 2014")
+
+
+@pytest.mark.parametrize("seed,n,r,q", SHAPES)
+@pytest.mark.parametrize("weights", ["identity", "linear", "quadratic"])
+def test_conger_kappa_matches_irrcac_with_missing(seed, n, r, q, weights):
+    from irrCAC.raw import CAC
+
+    x = random_ratings(seed, n, r, q)
+    cats = [float(c) for c in range(1, q + 1)]
+    ref = CAC(_irr_df(x), weights=weights, categories=cats).conger()["est"]
+    res = ag.conger_kappa(x, weights=None if weights == "identity" else weights)
+    assert res.value == pytest.approx(ref["coefficient_value"], abs=1e-5)
+    assert res.se == pytest.approx(ref["se"], abs=1e-5)
+    assert res.details["pa"] == pytest.approx(ref["pa"], abs=1e-5)
+    assert res.details["pe"] == pytest.approx(ref["pe"], abs=1e-5)
+    assert res.ci == pytest.approx(tuple(ref["confidence_interval"]), abs=1e-5)
+
+
+def test_conger_kappa_with_two_raters_is_cohens_kappa():
+    from sklearn.metrics import cohen_kappa_score
+
+    x = random_ratings(5, 60, 2, 5, p_missing=0.0)
+    for w in (None, "linear", "quadratic"):
+        assert ag.conger_kappa(x, weights=w).value == pytest.approx(ag.cohen_kappa(x, weights=w).value)
+    assert ag.conger_kappa(x).value == pytest.approx(cohen_kappa_score(x[:, 0], x[:, 1]))
+
+
+def test_conger_kappa_bootstrap_equals_naive_resampling(monkeypatch):
+    monkeypatch.setattr(ag, "_MULTINOMIAL_MAX_FRACTION", 0.0)
+    x = random_ratings(3, 40, 4, 4, min_per_row=2)
+    reps = _naive_replicates(ag.conger_kappa, x, 60, 7, weights="quadratic")
+    res = ag.conger_kappa(x, weights="quadratic", bootstrap=60, seed=7)
+    reps = reps[np.isfinite(reps)]
+    assert res.se == pytest.approx(np.std(reps, ddof=1), rel=1e-9)
+    assert res.ci == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])), rel=1e-9)
+    assert res.ci_method == "bootstrap: 60 resamples, seed 7, percentile"
+
+
+def test_conger_kappa_degenerate_and_bad_input():
+    res = ag.conger_kappa([[2, 2, 2], [2, 2, None], [2, 2, 2]])
+    assert math.isnan(res.value) and "pe = 1" in res.note and res.ci_method == "none"
+    with pytest.raises(AgreementError, match=r"rater 'C' has no rating; Conger's kappa needs every rater"):
+        ag.conger_kappa(pd.DataFrame({"A": [1, 2, 3], "B": [1, 2, 2], "C": [None, None, None]}))
+    with pytest.raises(AgreementError, match="at least 2 raters"):
+        ag.conger_kappa([[1], [2]])
+    with pytest.raises(AgreementError, match="is not in categories"):
+        ag.conger_kappa([[1, 2], [3, 1]], categories=[1, 2])
+
+
+def test_weighted_percent_agreement_published_and_reference():
+    """irrCAC's documented cac.raw4raters result with bipolar weights: pa = 0.96836 (the pa of AC2);
+    linear and quadratic weights agree with irrCAC's weighted pa; identity weights give percent_agreement."""
+    from irrCAC.raw import CAC
+    from irrCAC.weights import Weights
+
+    W = Weights([1.0, 2.0, 3.0, 4.0, 5.0]).bipolar()
+    res = ag.weighted_percent_agreement(KRIPP_2011, W)
+    assert res.statistic == "Weighted percent agreement" and res.weights == "custom"
+    assert round(res.value, 5) == 0.96836
+    for seed, n, r, q in SHAPES:
+        x = random_ratings(seed, n, r, q)
+        cats = [float(c) for c in range(1, q + 1)]
+        for w in ("linear", "quadratic"):
+            ref = CAC(_irr_df(x), weights=w, categories=cats).bp()["est"]
+            assert ag.weighted_percent_agreement(x, w).value == pytest.approx(ref["pa"], abs=1e-5)
+        plain = ag.weighted_percent_agreement(x, None)
+        assert plain.value == pytest.approx(ag.percent_agreement(x).value)
+        assert plain.statistic == "Percent agreement"
+    quad = ag.weighted_percent_agreement(KRIPP_2011)
+    assert quad.weights == "quadratic" and 0 <= quad.ci[0] <= quad.value <= quad.ci[1] <= 1
+    # an unused declared level widens the distances, so agreement rises
+    assert ag.weighted_percent_agreement(KRIPP_2011, "linear", categories=[1, 2, 3, 4, 5, 6]).value > \
+        ag.weighted_percent_agreement(KRIPP_2011, "linear").value
+
+
+def test_new_coefficients_are_on_the_public_path():
+    import evalkit.agreement as public
+
+    assert public.conger_kappa is ag.conger_kappa
+    assert public.weighted_percent_agreement is ag.weighted_percent_agreement
+    assert {"conger_kappa", "weighted_percent_agreement"} <= set(public.__all__)

@@ -79,7 +79,9 @@ __all__ = [
     "METHOD_VERSION",
     "__version__",
     "percent_agreement",
+    "weighted_percent_agreement",
     "cohen_kappa",
+    "conger_kappa",
     "scott_pi",
     "fleiss_kappa",
     "brennan_prediger",
@@ -1576,3 +1578,205 @@ def corrected_item_total(items: Any) -> pd.DataFrame:
         else:
             a_del.append(math.nan)
     return pd.DataFrame({"item": names, "corrected_item_total": r_it, "alpha_if_deleted": a_del})
+
+
+# --------------------------------------------------------------------------- Conger's kappa, weighted agreement
+
+
+def _conger_stat(r: int, q: int, W: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Features per subject: [pa_i*has2, has2, 1, rater x category indicators (r*q)]."""
+
+    def f(S: np.ndarray) -> np.ndarray:
+        pa = S[:, 0] / S[:, 1]
+        C = S[:, 3 : 3 + r * q].reshape(-1, r, q)
+        ng = C.sum(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pgk = C / ng[:, :, None]
+            pbar = pgk.mean(axis=1)
+            outer = pbar[:, :, None] * pbar[:, None, :]
+            s2 = (np.einsum("bgk,bgl->bkl", pgk, pgk) - r * outer) / (r - 1)
+            pe = (W[None, :, :] * (outer - s2 / r)).sum(axis=(1, 2))
+            out = (pa - pe) / (1.0 - pe)
+        out[np.isclose(pe, 1.0, rtol=0, atol=1e-12) | (ng == 0).any(axis=1)] = np.nan
+        return out
+
+    return f
+
+
+def conger_kappa(
+    ratings: Any,
+    categories: Sequence | None = None,
+    weights: Any = None,
+    *,
+    bootstrap: int = 0,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+) -> AgreementResult:
+    """Conger's (1980) kappa: Cohen's kappa generalised to any number of raters.
+
+    Percent agreement ``pa`` as in :func:`fleiss_kappa` (averaged over subjects rated at least
+    twice); chance agreement from **each rater's own** category distribution ``p_gk`` (rows =
+    raters), ``pe = sum_kl w_kl (pbar_k pbar_l - s2_kl / r)`` with ``pbar`` the mean over raters
+    and ``s2`` their covariance across raters, i.e. the average of the ``r(r-1)/2`` Cohen-type
+    pairwise chance agreements (Gwet 2014, irrCAC ``conger.kappa.raw``).  With two raters and
+    complete data it equals :func:`cohen_kappa`.
+
+    Parameters
+    ----------
+    ratings : array-like or DataFrame, shape (subjects, raters)
+        Missing ratings as NaN/None; every rater (column) must rate at least one subject.
+    categories : sequence, optional
+        Ordered possible levels (default: sorted observed levels).
+    weights : None, "linear", "quadratic" or (q, q) array
+        Agreement weights by position in ``categories``.
+    bootstrap : int, default 0
+        Number of subject-level resamples; 0 = analytic CI.
+    seed : int, default 0
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    AgreementResult
+
+    Notes
+    -----
+    CI: analytic by default, Gwet's (2014) linearised variance of Conger's kappa (as irrCAC,
+    finite-population correction off, f = 0), t interval with n-1 df, upper bound capped at 1;
+    ``n`` counts subjects with at least one rating.  ``p_gk`` uses each rater's non-missing
+    ratings.  NaN with a note when chance agreement is 1.
+
+    Examples
+    --------
+    Gwet (2014) / irrCAC ``cac.raw4raters`` (12 units, 4 raters, missing ratings):
+
+    >>> r = [[1, 1, None, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3],
+    ...      [2, 2, 2, 2], [1, 2, 3, 4], [4, 4, 4, 4], [1, 1, 2, 1],
+    ...      [2, 2, 2, 2], [None, 5, 5, 5], [None, None, 1, 1], [None, None, 3, None]]
+    >>> res = conger_kappa(r)
+    >>> round(res.value, 5), round(res.se, 5), round(res.details["pe"], 5)
+    (0.76282, 0.14917, 0.23343)
+    """
+    n_boot = _check_boot(bootstrap, confidence)
+    data, cats, A, keep = _gwet_inputs(ratings, categories)
+    q = len(cats)
+    W, wname = _weight_matrix(weights, q)
+    codes = _encode(data, cats)[1][keep]
+    n, r = codes.shape
+    present = codes >= 0
+    ng = present.sum(axis=0).astype(float)
+    if (ng == 0).any():
+        j = int(np.flatnonzero(ng == 0)[0])
+        who = repr(data.col_labels[j]) if data.col_labels is not None else f"{j} (0-based position)"
+        raise AgreementError(f"rater {who} has no rating; Conger's kappa needs every rater (column) to rate at least one subject")
+    onehot = np.zeros((n, r, q))
+    ii, gg = np.nonzero(present)
+    onehot[ii, gg, codes[ii, gg]] = 1.0
+    F = _gwet_features(A, W)[:, :3]
+    F = np.column_stack([F, onehot.reshape(n, r * q)])
+    stat = _conger_stat(r, q, W)
+    S = F.sum(axis=0)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(stat(S)[0])
+    n2 = int(F[:, 1].sum())
+    pa = float(S[0, 0] / S[0, 1])
+    pgk = onehot.sum(axis=0) / ng[:, None]
+    pbar = pgk.mean(axis=0)
+    outer = np.outer(pbar, pbar)
+    s2 = (pgk.T @ pgk - r * outer) / (r - 1)
+    pe = float((W * (outer - s2 / r)).sum())
+    note = ""
+    se = math.nan
+    if not math.isfinite(value):
+        value = math.nan
+        note = "chance agreement pe = 1 (all ratings in one category), so the coefficient is 0/0 and undefined"
+    elif n >= 2:
+        # Gwet (2014) linearised variance (irrCAC conger.kappa.raw), vectorised over subjects and raters
+        dw = np.where(present[:, :, None], W.T[np.where(present, codes, 0)], 0.0)  # sum_l w_kl delta_igl
+        pw = pgk @ W.T  # sum_l w_kl p_gl
+        inner = (dw - (present[:, :, None] - (ng / n)[None, :, None]) * pw[None, :, :]) * (n / ng)[None, :, None]
+        lam = (inner * (pgk.sum(axis=0)[None, None, :] - pgk[None, :, :])).sum(axis=(1, 2))
+        pe_i = lam / (r * (r - 1))
+        has2 = F[:, 1]
+        k_i = (n / n2) * (F[:, 0] - pe * has2) / (1 - pe)
+        x = k_i - 2 * (1 - value) * (pe_i - pe) / (1 - pe)
+        se = float(math.sqrt(((x - value) ** 2).sum() / (n * (n - 1))))
+    if n_boot and math.isfinite(value):
+        uniq, inv = _group_rows(F)
+        se, ci, ci_method, bnote = _bootstrap(uniq, inv, stat, n_boot, seed, confidence)
+        note = _join(note, bnote)
+    else:
+        ci = _t_ci(value, se, n - 1, confidence, None, 1.0)
+        ci_method = _GWET_CI if math.isfinite(se) else "none"
+    n_empty = int((~keep).sum())
+    missing = "all available ratings kept (pa over subjects with >=2 ratings; each rater's distribution from their own ratings)"
+    if n_empty:
+        missing += f"; {n_empty} subject(s) with no rating dropped"
+    return AgreementResult(
+        statistic="Conger's kappa",
+        value=value,
+        ci=ci,
+        se=se,
+        n_subjects=n,
+        n_raters=r,
+        weights=wname,
+        missing=missing,
+        ci_method=ci_method,
+        confidence=float(confidence),
+        categories=tuple(cats),
+        n_excluded=n_empty,
+        note=note,
+        details={"pa": pa, "pe": pe, "q": q, "n_with_2_or_more": n2, "weights_matrix": W.tolist(),
+                 "rater_distributions": pgk.tolist()},
+    )
+
+
+def weighted_percent_agreement(
+    ratings: Any,
+    weights: Any = "quadratic",
+    categories: Sequence | None = None,
+    *,
+    bootstrap: int = 0,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+) -> AgreementResult:
+    """Weighted percent agreement among any number of raters (no chance correction).
+
+    For each subject with at least 2 ratings, the mean agreement weight ``w_kl`` over its
+    ordered pairs of ratings, ``sum_k r_ik (r*_ik - 1) / (r_i (r_i - 1))`` with
+    ``r*_ik = sum_l w_kl r_il``; averaged over those subjects (Gwet 2014, irrCAC
+    ``pa.coeff.raw`` with weights).  Identity weights give :func:`percent_agreement`.
+
+    Parameters
+    ----------
+    ratings : array-like or DataFrame, shape (subjects, raters)
+    weights : "linear", "quadratic", None or (q, q) array, default "quadratic"
+        Agreement weights by position in ``categories`` (1 = full agreement).
+    categories : sequence, optional
+        Ordered possible levels; an unused declared level widens the weights' distances.
+    bootstrap : int, default 0
+    seed : int, default 0
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    AgreementResult
+
+    Notes
+    -----
+    CI: analytic by default, Gwet's linearised variance of ``pa`` (the Brennan-Prediger
+    variance with chance agreement 0, f = 0), t interval with n-1 df clipped to [0, 1].
+
+    Examples
+    --------
+    >>> r = [[1, 1, 2], [2, 2, 2], [3, 3, None], [1, 2, 3]]
+    >>> round(weighted_percent_agreement(r, "linear").value, 4)
+    0.75
+    >>> round(weighted_percent_agreement(r, None).value, 4) == round(percent_agreement(r).value, 4)
+    True
+    """
+    res = _gwet_family("pa", ratings, categories, weights, bootstrap, seed, confidence)
+    if res.weights != "identity":
+        from dataclasses import replace
+
+        res = replace(res, statistic="Weighted percent agreement")
+    return res
