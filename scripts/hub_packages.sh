@@ -34,7 +34,7 @@ runuser -u nobody -- test -r "$PWD/pyproject.toml" || {
 python=/usr/bin/python3.11
 [ -x "$python" ] || { say "$python is missing (apt-get install python3.11)"; exit 1; }
 stamp=.hub/venv/.evalkit-installed
-want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
+want=$( (cat requirements/lock.txt pyproject.toml; echo compiled) | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -42,7 +42,8 @@ start=$SECONDS
 say "making .hub/venv for people's servers (the .venv's Python is not readable by other users)"
 rm -rf .hub/venv
 VIRTUAL_ENV= .venv/bin/uv venv --quiet --python "$python" .hub/venv
-VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --require-hashes -r requirements/lock.txt
+# Compiled now: people's servers cannot write .pyc files into it, and would compile every module at every start.
+VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --compile-bytecode --require-hashes -r requirements/lock.txt
 VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --no-deps -e .
 chmod -R a+rX .hub/venv
 echo "$want" > "$stamp"

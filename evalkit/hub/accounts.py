@@ -11,7 +11,7 @@ from pathlib import Path
 
 import bcrypt
 
-__all__ = ["add_account", "has_account"]
+__all__ = ["add_account", "add_accounts", "has_account"]
 
 
 def _session(hub_db: Path):
@@ -40,19 +40,26 @@ def has_account(hub_db: Path, username: str) -> bool:
         db.close()
 
 
-def add_account(hub_db: Path, username: str, password: str, approved: bool = True) -> bool:
-    """Make ``username``'s account with ``password`` (approved unless told otherwise); returns False, changing
-    nothing, when the account is already there. The hub's database is made if it does not exist yet."""
+def add_accounts(hub_db: Path, passwords: dict[str, str], approved: bool = True) -> list[str]:
+    """Make an account for each ``{username: password}`` (approved unless told otherwise) that is not there yet;
+    returns the usernames made. The hub's database is made if it does not exist yet."""
     from nativeauthenticator.orm import UserInfo
 
     db = _session(hub_db)
+    made = []
     try:
-        if UserInfo.find(db, username) is not None:
-            return False
-        db.add(UserInfo(username=username, password=bcrypt.hashpw(password.encode(), bcrypt.gensalt()),
-                        is_authorized=approved))
+        for username, password in passwords.items():
+            if UserInfo.find(db, username) is None:
+                db.add(UserInfo(username=username, password=bcrypt.hashpw(password.encode(), bcrypt.gensalt()),
+                                is_authorized=approved))
+                made.append(username)
         db.commit()
     finally:
         db.close()
     hub_db.chmod(0o600)
-    return True
+    return made
+
+
+def add_account(hub_db: Path, username: str, password: str, approved: bool = True) -> bool:
+    """Make ``username``'s account with ``password``; returns False, changing nothing, when it is already there."""
+    return bool(add_accounts(hub_db, {username: password}, approved))

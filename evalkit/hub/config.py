@@ -116,10 +116,12 @@ def apply(c, settings: HubSettings) -> None:
     c.EvalkitSpawner.person_url = settings.person_url or ""
     c.EvalkitSpawner.sqlite_group = settings.sqlite_group or ""
     c.EvalkitSpawner.python = settings.python
+    c.EvalkitSpawner.lab_settings = str(Path(settings.state_dir) / "lab-settings")
     c.Spawner.notebook_dir = settings.notebooks
     c.Spawner.env_keep = ["LANG", "LC_ALL"]  # nothing else of the hub's environment reaches a person's server
     c.Spawner.http_timeout = 60
     c.Spawner.start_timeout = 120
+    c.LocalProcessSpawner.interrupt_timeout = 10  # a server stops in a few seconds; the hub's shutdown waits
     c.LocalProcessSpawner.term_timeout = 10
 
     services, roles = [], []

@@ -17,7 +17,7 @@ from ..demo import build_demo
 from ..evaluation import workflow
 from ..store import Store, StoreError, metadata, open_store
 from .accounts import add_account
-from .postgres import LocalCluster, ensure_people_groups
+from .postgres import LocalCluster
 
 __all__ = ["DEMO_ADMIN", "DEMO_PSYCHOMETRICIAN", "copy_workspace", "demo_roles", "prepare_demo"]
 
@@ -82,7 +82,6 @@ def prepare_demo(state_dir: Path, hub_db: Path, say=print) -> tuple[LocalCluster
         if not holders(store):
             demo_roles(store)
         admin = min(u for u, roles in holders(store).items() if "admin" in roles)
-        ensure_people_groups(store)
         store.dispose()
         password = secrets.token_urlsafe(12)
         if not add_account(hub_db, admin, password):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["PG_HBA", "PG_IDENT", "PEOPLE_GROUPS", "bindir", "LocalCluster", "ensure_people_groups"]
+__all__ = ["PG_HBA", "PG_IDENT", "bindir", "LocalCluster"]
 
 #: pg_hba.conf: peer authentication over the socket (through the ``evalkit`` map), passwords over TCP.
 PG_HBA = """\
@@ -37,10 +37,6 @@ evalkit    root             postgres
 evalkit    postgres         postgres
 evalkit    /^(.*)$          \\1
 """
-
-#: The group roles people's login roles belong to (migration 0007 makes them with their privileges).
-PEOPLE_GROUPS = ("evalkit_people", "evalkit_office")
-
 
 def bindir() -> Path | None:
     """The newest installed PostgreSQL server's ``bin`` folder (Debian: /usr/lib/postgresql/N/bin), or None."""
@@ -130,23 +126,3 @@ class LocalCluster:
         if binaries is not None and (self.data / "postmaster.pid").exists():
             subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "pg_ctl"), "-D", str(self.data),
                             "-m", "fast", "-w", "stop"], capture_output=True)
-
-
-def ensure_people_groups(store) -> None:
-    """Make the group roles people's login roles join, where the database does not have them yet, with the table
-    privileges of a person (row-level security, migration 0007, limits them further where it is there).
-
-    A stop-gap for databases whose schema predates migration 0007, which makes these roles itself; once it is
-    there, this finds them and changes nothing.
-    """
-    with store.engine.begin() as conn:
-        made = False
-        for name in PEOPLE_GROUPS:
-            if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first() is None:
-                conn.exec_driver_sql(f"CREATE ROLE {name} NOLOGIN")
-                made = True
-        if made:
-            conn.exec_driver_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                                 "TO evalkit_people")
-            conn.exec_driver_sql("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO evalkit_people")
-            conn.exec_driver_sql("GRANT evalkit_people TO evalkit_office")

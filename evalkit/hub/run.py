@@ -8,6 +8,7 @@ it and everything it started (people's servers, the proxy, the services).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,7 +20,6 @@ from pathlib import Path
 
 from ..store import StoreError, open_store
 from .config import CONFIG_FILE, HubSettings, save_settings
-from .postgres import ensure_people_groups
 from .workspace import groups_and_admins, share_sqlite_workspace
 
 __all__ = ["HubError", "REPO", "NOTEBOOKS", "SERVED", "SQLITE_GROUP", "find_proxy", "find_python", "prepare",
@@ -105,8 +105,6 @@ def prepare(workspace: str, state_dir: Path, port: int = 8000, ip: str = "127.0.
     except StoreError as exc:
         raise HubError(str(exc)) from None
     try:
-        if not store.is_sqlite:
-            ensure_people_groups(store)
         groups, admins = groups_and_admins(store)
         sqlite_folder = store.workspace if store.is_sqlite else None
     finally:
@@ -118,6 +116,12 @@ def prepare(workspace: str, state_dir: Path, port: int = 8000, ip: str = "127.0.
     hub_dir.mkdir(exist_ok=True)
     hub_dir.chmod(0o700)
     _copy_notebooks(state_dir / "notebooks")
+    lab_settings = state_dir / "lab-settings"  # JupyterLab's defaults: no "official Jupyter news?" pop-up
+    lab_settings.mkdir(exist_ok=True)
+    lab_settings.chmod(0o755)
+    (lab_settings / "overrides.json").write_text(json.dumps(
+        {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}))
+    (lab_settings / "overrides.json").chmod(0o644)
     if sqlite_folder is not None:
         share_sqlite_workspace(Path(sqlite_folder), SQLITE_GROUP)
     settings = HubSettings(workspace=workspace, state_dir=str(state_dir), python=find_python(), proxy=find_proxy(),

@@ -38,26 +38,29 @@ def landing_url(landing: dict | None) -> str:
     return f"/lab/tree/{landing['page']}" if landing["lab"] else f"/voila/render/{landing['page']}"
 
 
-def server_args(landing: dict) -> list[str]:
+def server_args(landing: dict, lab_settings: str | None = None) -> list[str]:
     """The single-user server's options for a person who lands on ``landing``: Voila's app pages without
-    tracebacks, kernels on Unix sockets, idle kernels stopped after 15 minutes; without ``lab``, no JupyterLab, notebook UI or terminal
-    (Voila's pages and the kernel API only).
+    tracebacks, kernels on Unix sockets, idle kernels stopped after 15 minutes, no language-server scan; without
+    ``lab``, no JupyterLab, notebook UI or terminal (Voila's pages and the kernel API only); with it, JupyterLab's
+    defaults from ``lab_settings`` (no news pop-up over the page).
 
     Examples
     --------
     >>> "--ServerApp.terminals_enabled=False" in server_args({"page": "adjudicate.ipynb", "lab": False})
     True
-    >>> any("jupyterlab" in a for a in server_args({"page": "admin.ipynb", "lab": True}))
+    >>> any("jupyterlab=" in a for a in server_args({"page": "admin.ipynb", "lab": True}))
     False
     """
     # Kernels talk to their server over Unix sockets in the person's own runtime folder: over TCP any local user
     # could subscribe to a kernel's output channel (its messages are signed, not encrypted).
-    args = ["--KernelManager.transport=ipc",
-            "--VoilaConfiguration.show_tracebacks=False", "--MappingKernelManager.cull_idle_timeout=900",
-            "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_connected=False"]
+    args = ["--KernelManager.transport=ipc", "--VoilaConfiguration.show_tracebacks=False",
+            "--MappingKernelManager.cull_idle_timeout=900", "--MappingKernelManager.cull_interval=60",
+            "--MappingKernelManager.cull_connected=False", "--ServerApp.jpserver_extensions=jupyter_lsp=False"]
     if not landing["lab"]:
         args += ["--ServerApp.terminals_enabled=False", "--ServerApp.jpserver_extensions=jupyterlab=False",
                  "--ServerApp.jpserver_extensions=notebook=False", "--ServerApp.jpserver_extensions=nbclassic=False"]
+    elif lab_settings:
+        args.append(f"--LabApp.app_settings_dir={lab_settings}")
     return args
 
 
@@ -68,6 +71,8 @@ class EvalkitSpawner(LocalProcessSpawner):
     person_url = Unicode("", help="URL template of a person's database, {username} filled in").tag(config=True)
     sqlite_group = Unicode("", help="the system group that may open a SQLite workspace").tag(config=True)
     python = Unicode(help="the Python people's servers run (readable by every user)").tag(config=True)
+    lab_settings = Unicode("", help="JupyterLab's defaults for people who may open it (overrides.json)").tag(
+        config=True)
 
     def _prepare(self) -> dict | None:
         """Roles, accounts and groups, as the hub (root); returns the landing page or None for no role."""
@@ -99,7 +104,7 @@ class EvalkitSpawner(LocalProcessSpawner):
                 target = person_database_url(self.workspace, self.user.name, self.person_url or None)
             self.environment["EVALKIT_WORKSPACE"] = target
             self.cmd = [self.python, "-m", "jupyterhub.singleuser"]
-            self.args = server_args(landing)
+            self.args = server_args(landing, self.lab_settings or None)
             self.default_url = landing_url(landing)
             self.log.info("%s (%s) lands on %s", self.user.name, ", ".join(landing["roles"]), self.default_url)
         return await super().start()
