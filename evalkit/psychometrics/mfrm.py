@@ -35,9 +35,12 @@ Estimation
     Joint (unconditional) maximum likelihood: Newton-Raphson steps for every element and
     threshold at once, each step at most 1 logit, iterated until no estimate changes by more
     than ``tol`` logits (default 1e-5); ``converged``, ``iterations``, ``max_change`` and
-    ``max_score_residual`` report how it ended.  JML estimates are statistically biased by a
-    factor of roughly ``L / (L - 1)`` where ``L`` is the number of observations per element
-    (Wright & Douglas 1977); like FACETS, no correction is applied.
+    ``max_score_residual`` report how it ended.  Each Newton step is damped to 0.6 of its
+    length and the iteration is accelerated by SQUAREM (Varadhan & Roland 2008); the estimates
+    are the joint ML solution whatever the path.  JML estimates are statistically biased
+    outwards, by a factor of roughly ``L / (L - 1)`` with ``L`` the observations per person
+    (Wright & Douglas 1977) and somewhat more for the outer thresholds; like FACETS, no
+    correction is applied.
 Standard errors and fit
     Model standard errors ``1 / sqrt(sum of the model variances)``; infit = information-weighted
     mean-square, outfit = unweighted mean of the squared standardized residuals, with
@@ -71,6 +74,8 @@ Masters, G. N. (1982). A Rasch model for partial credit scoring. *Psychometrika*
 Wright, B. D., & Masters, G. N. (1982). *Rating Scale Analysis*. MESA Press.
 Wright, B. D., & Douglas, G. A. (1977). Best procedures for sample-free item analysis.
 *Applied Psychological Measurement*, 1, 281-295.
+Varadhan, R., & Roland, C. (2008). Simple and globally convergent methods for accelerating the
+convergence of any EM algorithm. *Scandinavian Journal of Statistics*, 35, 335-353.
 """
 
 from __future__ import annotations
