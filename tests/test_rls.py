@@ -656,9 +656,6 @@ def test_an_adjudicator_takes_a_submission_waiting_for_one(fresh_office, person_
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(reason="evalkit/evaluation/workflow.py:open_adjudications inner-joins candidates, whose row an "
-                          "adjudicator not yet on the submission cannot read (row-level security): it must LEFT "
-                          "JOIN them, as queue() and submission() do", strict=False)
 def test_an_adjudicator_lists_the_submissions_waiting_for_one(fresh_office, person_store):
     url, _ = fresh_office
     sid = _waiting_for_an_adjudicator(url)
@@ -786,3 +783,22 @@ def test_0007_on_sqlite_only_moves_the_schema_version(tmp_path):
             access.provision_person(store, "sme.ana")
         finally:
             store.dispose()
+
+
+@pytest.mark.postgres
+def test_an_admin_grants_and_revokes_roles_from_their_own_session(fresh_office, person_store):
+    """An admin signed in as their own database role records roles (row-level security lets admins write
+    person_roles); the office group, which only the owner may change, is synced at the person's next spawn."""
+    url, _ = fresh_office
+    from evalkit import access
+    owner = open_store(url)
+    access.provision_person(owner, "psy.new")
+    admin = person_store(url, "office.kim")
+    assert access.grant(admin, "psy.new", "psychometrician", actor="ignored") is True
+    assert "psychometrician" in access.roles_of(owner, "psy.new")
+    access.provision_person(owner, "psy.new")  # what the hub does as the owner when the server starts
+    with owner.read() as conn:
+        assert conn.execute(sa.text("SELECT pg_has_role('psy.new', 'evalkit_office', 'MEMBER')")).scalar()
+    assert access.revoke(admin, "psy.new", "psychometrician", actor="ignored") is True
+    assert access.roles_of(owner, "psy.new") == set()
+    owner.dispose()

@@ -91,14 +91,18 @@ def holders(store: Store) -> dict[str, set[str]]:
 
 
 def grant(store: Store, username: str, role: str, actor: str) -> bool:
-    """Give ``username`` the ``role``; returns False when they already held it. On PostgreSQL a person who holds
-    an office role (:data:`OFFICE_ROLES`) and has a database role is also put in the ``evalkit_office`` group."""
+    """Give ``username`` the ``role``; returns False when they already held it.
+
+    On PostgreSQL a person who holds an office role (:data:`OFFICE_ROLES`) and has a database role is also put in
+    the ``evalkit_office`` group (the column privileges on candidates' contact details). Only the database's owner
+    may change group membership: when an admin grants from their own session, the hub syncs it as the owner when
+    the person's server next starts; row-level security follows the recorded role at once either way."""
     check_username(username)
     _check_role(role)
     with store.transaction(actor) as tx:
         added = tx.insert_if_absent(person_roles, {"username": username, "role": role, "granted_by": actor,
                                                    "granted_at": utcnow()}, action="grant_role")
-        if added and not store.is_sqlite:
+        if added and store.person is None and not store.is_sqlite:
             sync_office_membership(tx.conn, username)
     return added is not None
 
@@ -113,7 +117,7 @@ def revoke(store: Store, username: str, role: str, actor: str) -> bool:
         if held is None:
             return False
         tx.delete(person_roles, {"username": username, "role": role}, action="revoke_role")
-        if not store.is_sqlite:
+        if store.person is None and not store.is_sqlite:
             sync_office_membership(tx.conn, username)
     return True
 

@@ -1038,7 +1038,7 @@ def open_adjudications(store: Store, username: str, today: dt.date | None = None
             return []
         taken = sa.select(assignments.c.submission_id).where(assignments.c.role == "adjudicator")
         rows = conn.execute(sa.select(submissions, candidates.c.first_name, candidates.c.last_name)
-                            .join(candidates, candidates.c.id == submissions.c.candidate_id)
+                            .outerjoin(candidates, candidates.c.id == submissions.c.candidate_id)
                             .where(submissions.c.state == "adjudication", submissions.c.id.not_in(taken))
                             ).mappings().all()
         rows = [dict(r) for r in rows
