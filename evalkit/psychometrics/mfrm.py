@@ -232,7 +232,11 @@ def _check_connected(codes: dict[str, np.ndarray], labels: dict[str, list], orde
         for bi in range(ai + 1, len(order)):
             fa, fb = order[ai], order[bi]
             la, lb = len(labels[fa]), len(labels[fb])
-            pairs = np.unique(codes[fa] * lb + codes[fb])
+            flat = codes[fa] * lb + codes[fb]
+            if la * lb <= 20_000_000:  # presence by counting: linear time
+                pairs = np.flatnonzero(np.bincount(flat, minlength=la * lb))
+            else:
+                pairs = np.unique(flat)
             rows, cols = pairs // lb, la + pairs % lb
             graph = sparse.coo_matrix((np.ones(len(pairs)), (rows, cols)), shape=(la + lb, la + lb))
             n_comp, comp = connected_components(graph, directed=False)
@@ -719,8 +723,8 @@ def fit_mfrm(
             break
         r = v1 - vec
         v = v2 - 2.0 * v1 + vec
-        nv = float(np.linalg.norm(v))
-        alpha = -float(np.linalg.norm(r)) / nv if nv > 0 else -1.0
+        nv = math.sqrt(float((v * v).sum()))
+        alpha = -math.sqrt(float((r * r).sum())) / nv if nv > 0 else -1.0
         alpha = min(max(alpha, -64.0), -0.1)
         trial = vec - 2.0 * alpha * r + alpha * alpha * v
         if it >= max_iter:
