@@ -653,6 +653,7 @@ def test_conger_kappa_gwet_handbook_raw4raters():
 
 @pytest.mark.parametrize("seed,n,r,q", SHAPES)
 @pytest.mark.parametrize("weights", ["identity", "linear", "quadratic"])
+@pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0")  # inside irrCAC's conger()
 def test_conger_kappa_matches_irrcac_with_missing(seed, n, r, q, weights):
     from irrCAC.raw import CAC
 
