@@ -252,6 +252,21 @@ def test_extreme_scores_are_dropped_then_estimated_from_adjusted_scores():
     assert res.facet("rater")["measure"].to_numpy() == pytest.approx(alone.facet("rater")["measure"].to_numpy(), abs=1e-4)
 
 
+def test_an_extreme_rater_and_the_candidates_it_leaves_extreme_get_finite_measures():
+    """A rater who gives every candidate full marks is extreme; dropping them leaves some candidates with only
+    minimum scores from their other rater, who become extreme in turn.  Each layer is measured from the ratings
+    active when it was found extreme, so nothing runs off to infinity."""
+    frame, _ = simulate(3, n_persons=200, n_raters=4, per_person=2, n_crit=4, m=3)
+    frame.loc[frame["rater"] == "R0", "score"] = 3
+    res = fit_mfrm(frame, "cand", ["rater", "crit"])
+    assert res.converged and "did not converge" not in res.note
+    raters = res.facet("rater")
+    assert raters.loc["R0", "status"] == "extreme maximum"
+    assert -20 < raters.loc["R0", "measure"] < raters.loc[raters["status"] == "", "measure"].min()
+    assert np.isfinite(res.measures["measure"]).all() and (res.measures["measure"].abs() < 20).all()
+    assert np.isfinite(res.measures["se"]).all()
+
+
 def test_convergence_is_reported():
     frame, _ = simulate(6, n_persons=100, n_raters=4, per_person=2, n_crit=4, m=3)
     res = fit_mfrm(frame, "cand", ["rater", "crit"], max_iter=2)

@@ -595,6 +595,8 @@ def fit_mfrm(
     obs_hi = hi[grp].astype(float)
     active = np.ones(N, dtype=bool)
     extreme: dict[str, np.ndarray] = {f: np.zeros(sizes[f], dtype=np.int8) for f in order}  # +1 max, -1 min
+    # each removal is a layer: the elements of one facet found extreme among the ratings still active then
+    layers: list[tuple[str, np.ndarray, np.ndarray]] = []
     while True:
         changed = False
         for f in order:
@@ -609,6 +611,7 @@ def fit_mfrm(
             if new_max.any() or new_min.any():
                 extreme[f][new_max] = 1
                 extreme[f][new_min] = -1
+                layers.append((f, np.flatnonzero(new_max | new_min), active.copy()))
                 active &= extreme[f][c] == 0
                 changed = True
         if not changed:
@@ -742,42 +745,40 @@ def fit_mfrm(
     params, tau = unpack(vec)
 
     # ---------------------------------------------------------------- extreme elements: anchored, adjusted scores
-    any_extreme = any((extreme[f] != 0).any() for f in order)
-    if any_extreme:
-        for f in order:
-            ext = extreme[f] != 0
-            if ext.any():
-                top = float(np.abs(params[f][est_elems[f]]).max()) + 1.0
-                params[f][ext] = np.where(extreme[f][ext] > 0, 1.0, -1.0) * sign[f] * top
-        for _ in range(200):
-            biggest = 0.0
-            for f in order:
-                ext = extreme[f] != 0
-                if not ext.any():
-                    continue
-                rows = np.flatnonzero(ext[codes[f]])
-                eta = params[person][codes[person][rows]].copy()
-                for g2 in facets:
-                    eta -= params[g2][codes[g2][rows]]
-                E, V, _ = mdl.stats(eta, tau, grp[rows])
-                c = codes[f][rows]
-                n_f = sizes[f]
-                target = np.where(
-                    extreme[f] > 0,
-                    np.bincount(c, weights=obs_hi[rows], minlength=n_f) - extreme_adjustment,
-                    np.bincount(c, weights=obs_lo[rows], minlength=n_f) + extreme_adjustment,
-                )
-                g_f = target - np.bincount(c, weights=E, minlength=n_f)
-                h_f = np.bincount(c, weights=V, minlength=n_f)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    d = np.where(ext & (h_f > 0), sign[f] * g_f / h_f, 0.0)
-                d = np.clip(d, -_MAX_STEP, _MAX_STEP)
-                params[f] += d
-                biggest = max(biggest, float(np.abs(d).max()))
-            if biggest < tol:
+    # Layers are estimated last-removed first, each from the ratings that were still active when it was
+    # found extreme (so a candidate made extreme by dropping an extreme rater is measured without that
+    # rater), with every other measure anchored: the elements of one layer share no rating, so each is a
+    # one-parameter equation with a solution (the adjusted score lies strictly inside the possible range).
+    extreme_se: dict[str, np.ndarray] = {f: np.full(sizes[f], np.nan) for f in order}
+    for f, members, active_then in reversed(layers):
+        n_f = sizes[f]
+        in_layer = np.zeros(n_f, dtype=bool)
+        in_layer[members] = True
+        rows = np.flatnonzero(in_layer[codes[f]] & active_then)
+        c = codes[f][rows]
+        target = np.where(
+            extreme[f] > 0,
+            np.bincount(c, weights=obs_hi[rows], minlength=n_f) - extreme_adjustment,
+            np.bincount(c, weights=obs_lo[rows], minlength=n_f) + extreme_adjustment,
+        )
+        ref = params[f][est_elems[f]] if est_elems[f].any() else np.zeros(1)
+        params[f][members] = np.where(extreme[f][members] > 0, 1.0, -1.0) * sign[f] * (float(np.abs(ref).max()) + 1.0)
+        h_f = np.zeros(n_f)
+        for _ in range(500):
+            eta = params[person][codes[person][rows]].copy()
+            for g2 in facets:
+                eta -= params[g2][codes[g2][rows]]
+            E, V, _ = mdl.stats(eta, tau, grp[rows])
+            g_f = target - np.bincount(c, weights=E, minlength=n_f)
+            h_f = np.bincount(c, weights=V, minlength=n_f)
+            d = np.where(in_layer & (h_f > 0), sign[f] * g_f / np.where(h_f > 0, h_f, 1.0), 0.0)
+            d = np.clip(d, -_MAX_STEP, _MAX_STEP)
+            params[f] += d
+            if float(np.abs(d).max()) < tol:
                 break
         else:
-            notes.append("extreme-score estimates did not converge")
+            notes.append(f"extreme-score estimates of {f} did not converge")
+        extreme_se[f][members] = 1.0 / np.sqrt(h_f[members])
 
     # ---------------------------------------------------------------- statistics at the solution
     eta_all = params[person][codes[person]].copy()
@@ -798,7 +799,7 @@ def fit_mfrm(
         cnt = np.bincount(c, minlength=n_f)
         raw_score = np.bincount(c, weights=y, minlength=n_f)
         info = np.bincount(c, weights=V, minlength=n_f)
-        se = 1.0 / np.sqrt(info)
+        se = np.where(extreme[f] != 0, extreme_se[f], 1.0 / np.sqrt(info))
         fs = _fit_stats(c[active], n_f, resid[active], V[active], C[active])
         res_f = np.bincount(c, weights=resid * act_w, minlength=n_f)
         ok = extreme[f] == 0
