@@ -29,8 +29,10 @@ Extreme scores
     marks) has no finite JML estimate.  As FACETS and Winsteps do, such elements (and, in turn,
     any element left extreme without them) are dropped from the estimation of the others; their
     measures are then estimated with the others anchored, from a raw score moved 0.3 score
-    points towards the centre (FACETS ``Xtreme = 0.3``).  They are flagged in ``status`` and
-    have no fit statistics and no part in separation and reliability.
+    points towards the centre (FACETS ``Xtreme = 0.3``), each from the ratings still in play
+    when it was found extreme (last found, first measured).  They are flagged in ``status``,
+    their standard errors come from those ratings, and they have no fit statistics and no part
+    in separation and reliability.
 Estimation
     Joint (unconditional) maximum likelihood: Newton-Raphson steps for every element and
     threshold at once, each step at most 1 logit, iterated until no estimate changes by more
