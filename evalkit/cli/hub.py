@@ -92,7 +92,7 @@ def cmd_hub(args) -> None:
         except KeyboardInterrupt:
             code = 0
         finally:
-            run.stop(proc)
+            run.stop(proc, settings)
         if code not in (0, -15):
             raise CommandError(f"JupyterHub stopped with exit status {code}")
     except KeyboardInterrupt:

@@ -119,8 +119,8 @@ def apply(c, settings: HubSettings) -> None:
     c.EvalkitSpawner.lab_settings = str(Path(settings.state_dir) / "lab-settings")
     c.Spawner.notebook_dir = settings.notebooks
     c.Spawner.env_keep = ["LANG", "LC_ALL"]  # nothing else of the hub's environment reaches a person's server
-    c.Spawner.http_timeout = 60
-    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120  # a morning's sign-ins all at once on a small server: give each start time
+    c.Spawner.start_timeout = 180
     c.LocalProcessSpawner.interrupt_timeout = 10  # a server stops in a few seconds; the hub's shutdown waits
     c.LocalProcessSpawner.term_timeout = 10
 

@@ -38,10 +38,21 @@ class HubError(RuntimeError):
     """The hub cannot start as asked; the message says what to do."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(count: int, taken: int) -> list[int]:
+    """``count`` free localhost ports, different from each other and from ``taken`` (all held open while chosen:
+    a port closed and asked for again may well come back)."""
+    sockets, ports = [], []
+    try:
+        while len(ports) < count:
+            s = socket.socket()
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+            if s.getsockname()[1] != taken:
+                ports.append(s.getsockname()[1])
+    finally:
+        for s in sockets:
+            s.close()
+    return ports
 
 
 def _check_port(ip: str, port: int) -> None:
@@ -124,9 +135,10 @@ def prepare(workspace: str, state_dir: Path, port: int = 8000, ip: str = "127.0.
     (lab_settings / "overrides.json").chmod(0o644)
     if sqlite_folder is not None:
         share_sqlite_workspace(Path(sqlite_folder), SQLITE_GROUP)
+    hub_port, proxy_api_port = _free_ports(2, taken=port)
     settings = HubSettings(workspace=workspace, state_dir=str(state_dir), python=find_python(), proxy=find_proxy(),
-                           notebooks=str(state_dir / "notebooks"), ip=ip, port=port, hub_port=_free_port(),
-                           proxy_api_port=_free_port(), idle_timeout=idle_timeout, person_url=person_url,
+                           notebooks=str(state_dir / "notebooks"), ip=ip, port=port, hub_port=hub_port,
+                           proxy_api_port=proxy_api_port, idle_timeout=idle_timeout, person_url=person_url,
                            sqlite_group=SQLITE_GROUP if sqlite_folder is not None else None, admins=admins,
                            groups=groups, settle=settle)
     save_settings(settings, hub_dir / "settings.json")
@@ -186,9 +198,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+def stop(proc: subprocess.Popen, settings: HubSettings | None = None, timeout: float = 20) -> None:
     """SIGTERM the hub (it stops people's servers, the proxy and the services), then SIGKILL whatever of what it
-    started is still there after ``timeout`` seconds."""
+    started is still there after ``timeout`` seconds. With ``settings``, also the proxy of a hub that died without
+    stopping it (named by the pid file the hub leaves in its folder)."""
     started = descendants(proc.pid)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -197,6 +210,14 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if settings is not None:
+        pid_file = settings.hub_dir / "jupyterhub-proxy.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                started.append(pid)
+        except (OSError, ValueError):
+            pass
     deadline = time.monotonic() + 5
     left = [pid for pid in started if _alive(pid)]
     while left and time.monotonic() < deadline:
