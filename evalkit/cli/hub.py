@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 from ..access import ROLES, AccessError, grant, holders, revoke
 from ..store.engine import safe_url
@@ -83,8 +84,8 @@ def cmd_hub(args) -> None:
                                    person_url=args.person_url)
         except run.HubError as exc:
             raise CommandError(str(exc)) from None
-        for line in run.start_lines(settings, safe_url(settings.workspace) if "://" in settings.workspace
-                                    else settings.workspace):
+        shown = unquote(safe_url(settings.workspace)) if "://" in settings.workspace else settings.workspace
+        for line in run.start_lines(settings, shown):
             print(line, flush=True)
         proc = run.start(settings)
         try:

@@ -10,6 +10,7 @@ Usernames carry a per-run suffix: the system users are real, and another run of 
 """
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -232,27 +233,95 @@ def test_two_smes_each_score_their_own_assignment(chromium, hub, owner, shots):
             ctx.close()
 
 
-def test_one_persons_server_cannot_read_anothers_home_or_environment(hub):
-    # Both SMEs' servers run (signed in above). Each runs as its own system user; as ANA's user (what ANA's
-    # kernel is), BO's home folder and BO's server's environment (its hub API token) are refused.
-    ana_pid, bo_pid = _server_pid(ANA), _server_pid(BO)
+def _run_in_kernel(hub, context, username: str, code: str) -> str:
+    """Run ``code`` in a new kernel of ``username``'s own server, with the browser context's sign-in (as the page's
+    JavaScript would, through Jupyter's REST and websocket API); returns what it printed."""
+    import requests
+    import websocket
+
+    session = requests.Session()
+    for c in context.cookies():
+        session.cookies.set(c["name"], c["value"], domain=c["domain"], path=c["path"])
+    api = f"{hub['url']}/user/{username}/api"
+    session.get(f"{api}/status", timeout=60).raise_for_status()
+    xsrf = next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith(f"/user/{username}"))
+    r = session.post(f"{api}/kernels", json={"name": "python3"}, headers={"X-XSRFToken": xsrf}, timeout=120)
+    r.raise_for_status()
+    kernel = r.json()["id"]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    ws = websocket.create_connection(f"{api.replace('http', 'ws', 1)}/kernels/{kernel}/channels",
+                                     header=[f"Cookie: {cookie}"], timeout=120)
+    try:
+        msg_id = secrets.token_hex(8)
+        ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "",
+                                       "session": "", "version": "5.3", "date": ""},
+                            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                            "content": {"code": code, "silent": False, "store_history": False,
+                                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        out = []
+        while True:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["header"]["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["header"]["msg_type"] == "error":
+                raise AssertionError("\n".join(msg["content"]["traceback"]))
+            elif msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return "".join(out)
+    finally:
+        ws.close()
+        session.delete(f"{api}/kernels/{kernel}", headers={"X-XSRFToken": xsrf}, timeout=60)
+
+
+_SNOOP = """
+import json, os
+from evalkit.store import open_store
+found = {}
+for path in %r:
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").read()
+        found[path] = "read"
+    except PermissionError:
+        found[path] = "refused"
+store = open_store(os.environ["EVALKIT_WORKSPACE"])
+with store.read() as conn:
+    found["person"] = store.person
+    found["assignments"] = sorted(conn.exec_driver_sql("SELECT DISTINCT submission_id FROM assignments").scalars())
+print(json.dumps(found))
+"""
+
+
+def test_a_raters_kernel_cannot_read_another_persons_home_environment_or_scores(chromium, hub):
+    # Both SMEs' servers run (signed in above), each as its own system user. From a kernel in ANA's own server,
+    # BO's home folder, BO's server's environment (its hub API token) and BO's work are out of reach.
+    bo_pid = _server_pid(BO)
     assert pwd.getpwnam(ANA).pw_uid != pwd.getpwnam(BO).pw_uid
     assert b"JUPYTERHUB_API_TOKEN=" in Path(f"/proc/{bo_pid}/environ").read_bytes()  # there is a secret to keep
     bo_home = pwd.getpwnam(BO).pw_dir
     assert Path(bo_home).stat().st_mode & 0o777 == 0o700
-    for command in (["ls", bo_home], ["cat", f"/proc/{bo_pid}/environ"],
-                    ["cat", f"{bo_home}/.local/share/jupyter/runtime/jupyter_cookie_secret"]):
-        done = subprocess.run(["runuser", "-u", ANA, "--", *command], capture_output=True, text=True)
-        assert done.returncode != 0 and "Permission denied" in done.stderr, command
-    # ...while ANA reads her own: the refusal is about the other person, not a broken set-up.
-    assert subprocess.run(["runuser", "-u", ANA, "--", "cat", f"/proc/{ana_pid}/environ"],
-                          capture_output=True).returncode == 0
-    # Nothing of the hub's own environment reaches a person's server but what the hub sets.
+    ana_home = pwd.getpwnam(ANA).pw_dir
+    context = _context(chromium)
+    try:
+        page = context.new_page()
+        _sign_in(page, hub, ANA)  # her server is already running: straight to her page
+        _wait_landed(page, ANA, "voila/render/score_submissions.ipynb", ".ek-app")
+        paths = [bo_home, f"/proc/{bo_pid}/environ", f"{bo_home}/.local/share/jupyter/runtime", ana_home]
+        found = json.loads(_run_in_kernel(hub, context, ANA, _SNOOP % (paths,)).strip().splitlines()[-1])
+    finally:
+        context.close()
+    assert found[bo_home] == found[f"/proc/{bo_pid}/environ"] == "refused"
+    assert found[f"{bo_home}/.local/share/jupyter/runtime"] == "refused"
+    assert found[ana_home] == "read"  # her own: the refusals are about the other person, not a broken set-up
+    assert found["person"] == ANA  # the database session is hers (peer authentication), whatever she claims
+    assert found["assignments"] == [hub["subs"][ANA]]  # row-level security: not BO's work product
+    ana_pid = _server_pid(ANA)
     environ = dict(line.split(b"=", 1) for line in Path(f"/proc/{ana_pid}/environ").read_bytes().split(b"\0")
                    if b"=" in line)
     assert environ[b"JUPYTERHUB_USER"] == ANA.encode()
     assert environ[b"EVALKIT_WORKSPACE"].startswith(f"postgresql+psycopg://{ANA}@/".encode())
-    assert b"PGPASSWORD" not in environ and b"password" not in environ[b"EVALKIT_WORKSPACE"].lower()
+    assert environ[b"EVALKIT_WORKSPACE"].split(b"://", 1)[1].split(b"@")[0] == ANA.encode()  # no password in it
+    assert b"PGPASSWORD" not in environ
 
 
 def test_the_psychometrician_lands_on_the_agreement_page(chromium, hub, shots):
