@@ -190,3 +190,22 @@ def test_hub_on_a_missing_workspace_is_one_line(tmp_path, capsys):
                  "--port", str(free_port())]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("evalkit: error:") and "is not an evalkit workspace" in err and "\n" not in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes a system group")
+def test_a_sqlite_workspace_is_shared_with_the_peoples_group(workspace):
+    import grp
+    import secrets
+    import subprocess
+
+    from evalkit.hub.workspace import share_sqlite_workspace
+    group = f"evalkit-t{secrets.token_hex(3)}"
+    try:
+        share_sqlite_workspace(workspace, group)
+        gid = grp.getgrnam(group).gr_gid
+        db = workspace / "evalkit.db"
+        assert workspace.stat().st_gid == db.stat().st_gid == gid
+        assert workspace.stat().st_mode & 0o7777 == 0o2770  # group read-write, new files inherit the group
+        assert db.stat().st_mode & 0o777 == 0o660  # and nobody else
+    finally:
+        subprocess.run(["groupdel", group], capture_output=True)
