@@ -209,3 +209,30 @@ def test_a_sqlite_workspace_is_shared_with_the_peoples_group(workspace):
         assert db.stat().st_mode & 0o777 == 0o660  # and nobody else
     finally:
         subprocess.run(["groupdel", group], capture_output=True)
+
+
+def test_the_operators_own_configuration_file_is_loaded_after_evalkits(tmp_path, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from evalkit.hub.config import CONFIG_FILE, save_settings
+    extra = tmp_path / "sign_in.py"
+    extra.write_text("c.JupyterHub.authenticator_class = 'generic-oauth'\nc.GenericOAuthenticator.client_id = 'ek'\n")
+    path = tmp_path / "settings.json"
+    save_settings(settings(extra_config=str(extra)), path)
+    monkeypatch.setenv("EVALKIT_HUB_SETTINGS", str(path))
+    config = PyFileConfigLoader(CONFIG_FILE.name, str(CONFIG_FILE.parent)).load_config()
+    assert config.JupyterHub.authenticator_class == "generic-oauth"  # the operator's line wins
+    assert config.GenericOAuthenticator.client_id == "ek"
+    assert config.JupyterHub.ip == "127.0.0.1" and config.EvalkitSpawner.workspace == settings().workspace
+
+
+def test_an_account_from_the_command_line(tmp_path, monkeypatch, capsys):
+    import io
+
+    from evalkit.hub.accounts import has_account
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase\n"))
+    assert main(["hub", "--account", "office.kim", "--state-dir", str(tmp_path)]) == 0
+    assert has_account(tmp_path / "hub" / "jupyterhub.sqlite", "office.kim")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["hub", "--account", "sme.ana", "--state-dir", str(tmp_path)]) == 1
+    assert "at least 10 characters" in capsys.readouterr().err

@@ -81,7 +81,7 @@ def cmd_hub(args) -> None:
             workspace = args.workspace or default_workspace()
         try:
             settings = run.prepare(workspace, state, port=args.port, idle_timeout=args.idle_timeout,
-                                   person_url=args.person_url)
+                                   person_url=args.person_url, extra_config=args.config)
         except run.HubError as exc:
             raise CommandError(str(exc)) from None
         shown = unquote(safe_url(settings.workspace)) if "://" in settings.workspace else settings.workspace
@@ -153,6 +153,9 @@ def register(sub) -> None:
     p.add_argument("--person-url", default=None, metavar="TEMPLATE",
                    help="the database URL of a person's kernel, {username} filled in (a remote PostgreSQL server "
                         "with per-user credentials); default: the workspace's server over its Unix socket")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="a JupyterHub configuration file of your own, loaded after evalkit's (e.g. the "
+                        "organisation's OAuth or LDAP sign-in: docs/operators.md)")
     p.add_argument("--account", default=None, metavar="NAME",
                    help="make an approved hub account for NAME (password from the terminal or stdin) and exit")
 

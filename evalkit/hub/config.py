@@ -38,6 +38,8 @@ class HubSettings:
     ``workspace``: the owner's database URL (PostgreSQL) or the workspace folder (SQLite). ``person_url``: the URL
     template a person's kernel opens, ``{username}`` filled in (default: the owner's URL with the person as user,
     over the same Unix socket). ``python``: the interpreter people's servers run (readable by every user).
+    ``extra_config``: the operator's own JupyterHub configuration file, loaded after evalkit's (e.g. signing in
+    with the organisation's OAuth or LDAP, docs/operators.md).
     """
 
     workspace: str
@@ -56,6 +58,7 @@ class HubSettings:
     groups: dict[str, list[str]] = field(default_factory=dict)
     settle: bool = True
     log_level: str = "INFO"
+    extra_config: str | None = None
 
     @property
     def is_sqlite(self) -> bool:

@@ -104,11 +104,15 @@ def _copy_notebooks(target: Path) -> None:
 
 
 def prepare(workspace: str, state_dir: Path, port: int = 8000, ip: str = "127.0.0.1", idle_timeout: int = 3600,
-            person_url: str | None = None, settle: bool = True) -> HubSettings:
+            person_url: str | None = None, settle: bool = True, extra_config: str | None = None) -> HubSettings:
     """Check and prepare everything the hub needs; returns its settings (saved in ``state_dir``)."""
     if os.geteuid() != 0:
         raise HubError("evalkit hub runs as root: it starts each person's server as that person's own system user")
     _check_port(ip, port)
+    if extra_config is not None:
+        if not Path(extra_config).is_file():
+            raise HubError(f"--config {extra_config}: no such file")
+        extra_config = str(Path(extra_config).resolve())
     if "://" not in workspace:
         workspace = str(Path(workspace).resolve())
     try:
@@ -140,7 +144,7 @@ def prepare(workspace: str, state_dir: Path, port: int = 8000, ip: str = "127.0.
                            notebooks=str(state_dir / "notebooks"), ip=ip, port=port, hub_port=hub_port,
                            proxy_api_port=proxy_api_port, idle_timeout=idle_timeout, person_url=person_url,
                            sqlite_group=SQLITE_GROUP if sqlite_folder is not None else None, admins=admins,
-                           groups=groups, settle=settle)
+                           groups=groups, settle=settle, extra_config=extra_config)
     save_settings(settings, hub_dir / "settings.json")
     return settings
 
