@@ -3,10 +3,12 @@
 # (git-ignored):
 # - configurable-http-proxy, JupyterHub's proxy, from the npm registry into .hub/node (Node.js and npm come from
 #   Debian: scripts/system_packages.sh). 5.x needs Node.js 20; Debian 12's own nodejs is 18, which takes 4.6.
-# - the Python that people's servers run. Each person's server runs as their own system user, so its
-#   interpreter must be readable by every user: the project's .venv when it is, otherwise (a .venv made from a
-#   Python under /root, e.g. pyenv's) a second venv, .hub/venv, made from Debian's /usr/bin/python3.11 with the
-#   same locked packages and evalkit itself (editable: people's servers run this checkout's code).
+# - the Python that people's servers run (its path goes to .hub/python). Each person's server runs as their own
+#   system user, so its interpreter must be readable by every user: the project's .venv when it is, otherwise (a
+#   .venv made from a Python under /root, e.g. pyenv's) a second venv, .hub/venv, made from Debian's
+#   /usr/bin/python3.11 with the same locked packages and evalkit itself (editable: people's servers run this
+#   checkout's code); when other users cannot read the checkout at all, that venv is under /opt/evalkit-hub/ with a
+#   copy of evalkit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "hub_packages: $*" >&2; }
@@ -27,24 +29,39 @@ fi
 if runuser -u nobody -- /bin/sh -c "cd / && '$PWD/.venv/bin/python' -c 'import evalkit.hub, jupyterhub'" \
     >/dev/null 2>&1; then
   rm -rf .hub/venv
+  echo "$PWD/.venv/bin/python" > .hub/python
   exit 0
 fi
-runuser -u nobody -- test -r "$PWD/pyproject.toml" || {
-  say "other users cannot read $PWD: people's servers need to; move the checkout (e.g. to /opt or /srv)"; exit 1; }
 python=/usr/bin/python3.11
 [ -x "$python" ] || { say "$python is missing (apt-get install python3.11)"; exit 1; }
-stamp=.hub/venv/.evalkit-installed
-want=$( (cat requirements/lock.txt pyproject.toml; echo compiled) | sha256sum | cut -c1-16)
+if runuser -u nobody -- test -r "$PWD/pyproject.toml"; then
+  venv="$PWD/.hub/venv"
+  evalkit=(-e .)  # editable: people's servers run this checkout's code
+  sources=""
+else
+  # A checkout other users cannot read (e.g. in a private temporary folder): people's servers get a copy of evalkit
+  # in a venv outside it, made again whenever evalkit's code changes.
+  venv="/opt/evalkit-hub/$(echo "$PWD" | sha256sum | cut -c1-12)/venv"
+  evalkit=(--reinstall-package evalkit .)
+  sources=$(find evalkit -name '*.py' -o -name '*.j2' -o -name '*.mako' | sort | xargs cat | sha256sum)
+  say "other users cannot read $PWD: people's servers run a copy of evalkit in $venv"
+fi
+stamp="$venv/.evalkit-installed"
+want=$( (cat requirements/lock.txt pyproject.toml; echo "compiled $sources") | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "$venv/bin/python" > .hub/python
   exit 0
 fi
 start=$SECONDS
-say "making .hub/venv for people's servers (the .venv's Python is not readable by other users)"
-rm -rf .hub/venv
-VIRTUAL_ENV= .venv/bin/uv venv --quiet --python "$python" .hub/venv
+say "making $venv for people's servers (the .venv's Python is not readable by other users)"
+rm -rf "$venv"
+mkdir -p "$(dirname "$venv")"
+chmod 755 "$(dirname "$venv")" "$(dirname "$(dirname "$venv")")" 2>/dev/null || true
+VIRTUAL_ENV= .venv/bin/uv venv --quiet --python "$python" "$venv"
 # Compiled now: people's servers cannot write .pyc files into it, and would compile every module at every start.
-VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --compile-bytecode --require-hashes -r requirements/lock.txt
-VIRTUAL_ENV="$PWD/.hub/venv" .venv/bin/uv pip install --quiet --no-deps -e .
-chmod -R a+rX .hub/venv
+VIRTUAL_ENV="$venv" .venv/bin/uv pip install --quiet --compile-bytecode --require-hashes -r requirements/lock.txt
+VIRTUAL_ENV="$venv" .venv/bin/uv pip install --quiet --compile-bytecode --no-deps "${evalkit[@]}"
+chmod -R a+rX "$venv"
 echo "$want" > "$stamp"
+echo "$venv/bin/python" > .hub/python
 say "ready in $((SECONDS - start)) s"

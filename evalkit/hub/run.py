@@ -81,10 +81,13 @@ def _runs_as_other_user(python: str) -> bool:
 
 
 def find_python() -> str:
-    """The Python people's servers run: ``$EVALKIT_HUB_PYTHON``, else .hub/venv's (scripts/hub_packages.sh makes
-    it when the project's venv is not readable by other users), else this one; it must run as another user."""
-    candidates = [os.environ.get("EVALKIT_HUB_PYTHON"), str(REPO / ".hub" / "venv" / "bin" / "python"),
-                  str(Path(sys.prefix) / "bin" / "python")]
+    """The Python people's servers run: ``$EVALKIT_HUB_PYTHON``, else the one scripts/hub_packages.sh recorded in
+    .hub/python (a venv of its own when the project's is not readable by other users), else this one; it must run
+    as another user."""
+    recorded = REPO / ".hub" / "python"  # where scripts/hub_packages.sh put it
+    candidates = [os.environ.get("EVALKIT_HUB_PYTHON"),
+                  recorded.read_text().strip() if recorded.exists() else None,
+                  str(REPO / ".hub" / "venv" / "bin" / "python"), str(Path(sys.prefix) / "bin" / "python")]
     for python in filter(None, candidates):
         if Path(python).exists() and _runs_as_other_user(python):
             return python
