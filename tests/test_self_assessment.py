@@ -171,3 +171,113 @@ def test_a_work_product_rubric_that_does_not_load(tmp_path):
     assert problem.startswith(f"{path}:{_line_of(GOOD, 'work_product:')}: work_product: '../ccom_wpa.yaml' cannot "
                               "be used (")
     assert "file not found" in problem
+
+
+# --- the comparison statistics on constructed data with known answers ----------------------------------------
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from evalkit.psychometrics.self_assessment import (SelfAssessmentStatsError, compare_domains, domain_bias,  # noqa: E402
+                                                   pearson_with_ci, self_assessment_prediction, to_unit)
+
+DOMAINS4 = ["People Management", "Operations Management", "Customer Relationships", "Leadership & Business"]
+
+
+def test_over_and_under_estimation_per_candidate_and_domain():
+    # a rates herself one level above the SMEs everywhere; b one level below in OM; c exactly as evaluated
+    self_ = pd.DataFrame({"PM": [4, 2, 3], "OM": [3, 1, 2]}, index=["a", "b", "c"])
+    sme = pd.DataFrame({"PM": [3, 2, 3], "OM": [2, 2, 2]}, index=["a", "b", "c"])
+    out = compare_domains(self_, sme)
+    assert out[["candidate", "domain", "direction"]].values.tolist() == [
+        ["a", "PM", "over"], ["a", "OM", "over"], ["b", "PM", "agrees"], ["b", "OM", "under"],
+        ["c", "PM", "agrees"], ["c", "OM", "agrees"]]
+    assert out["difference"].tolist() == pytest.approx([1 / 3, 1 / 3, 0, -1 / 3, 0, 0])
+    assert out.loc[0, "self"] == pytest.approx(1.0) and out.loc[0, "evaluated"] == pytest.approx(2 / 3)
+
+
+def test_scales_of_different_lengths_meet_on_zero_to_one():
+    # 5 on a 1-5 self scale is the top, as 4 on the 1-4 rubric: they agree
+    out = compare_domains({"PM": {"a": 5, "b": 3}}, {"PM": {"a": 4, "b": 2.5}}, self_scale=(1, 5))
+    assert out["difference"].tolist() == pytest.approx([0.0, 0.0])
+    assert to_unit(2.5, 1, 4) == pytest.approx(0.5)
+
+
+def test_tolerance_is_inclusive_and_nan_is_left_out():
+    out = compare_domains({"PM": [2.5, np.nan]}, {"PM": [2, 3]}, tolerance=1 / 6)
+    assert out["direction"].tolist() == ["agrees"] and len(out) == 1
+    assert compare_domains({"PM": [2.5]}, {"PM": [2]}, tolerance=0.1)["direction"].tolist() == ["over"]
+
+
+def test_domain_bias_known_mean_sd_and_t_interval():
+    # differences (on 0-1) of 4 candidates in one domain: +1/3, +1/3, 0, -1/3 -> mean 1/12, sd known
+    out = compare_domains({"PM": [4, 3, 2, 1]}, {"PM": [3, 2, 2, 2]})
+    bias = domain_bias(out).loc["PM"]
+    d = np.array([1, 1, 0, -1]) / 3
+    se = d.std(ddof=1) / 2
+    t = 3.182446305284263  # t(0.975, 3)
+    assert bias["n"] == 4 and bias["mean_difference"] == pytest.approx(1 / 12)
+    assert bias["se"] == pytest.approx(se)
+    assert (bias["ci_low"], bias["ci_high"]) == pytest.approx((1 / 12 - t * se, 1 / 12 + t * se))
+    assert (bias["over"], bias["under"], bias["agrees"]) == (2, 1, 1)
+    assert bias["mean_absolute"] == pytest.approx(0.25)
+
+
+def test_pearson_and_fisher_interval_by_hand():
+    c = pearson_with_ci([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    z, half = math.atanh(0.8), 1.959963984540054 / math.sqrt(2)
+    assert c.r == pytest.approx(0.8) and c.rho == pytest.approx(0.8) and c.n == 5
+    assert c.ci == pytest.approx((math.tanh(z - half), math.tanh(z + half)))
+    assert c.ci == pytest.approx((-0.2796, 0.9862), abs=1e-4)
+    assert pearson_with_ci([1, 2, 3], [3, 2, 1]).r == pytest.approx(-1)
+    assert math.isnan(pearson_with_ci([1, 2, 3], [1, 2, 3]).ci[0])  # fewer than four pairs: no interval
+    assert math.isnan(pearson_with_ci([1, 1, 1, 1], [1, 2, 3, 4]).r)  # no spread
+
+
+def test_prediction_per_domain_and_overall():
+    # PM: perfect linear prediction with a constant over-estimation of one level (1/3); OM: unrelated (r = 0)
+    candidates = list("abcdef")
+    self_ = pd.DataFrame({"PM": [2, 3, 4, 2, 3, 4], "OM": [1, 4, 1, 4, 2, 3]}, index=candidates)
+    sme = pd.DataFrame({"PM": [1, 2, 3, 1, 2, 3], "OM": [2, 2, 3, 3, 1, 4]}, index=candidates)
+    cmp = compare_domains(self_, sme)
+    pred = self_assessment_prediction(cmp)
+    assert list(pred.index) == ["PM", "OM", "All domains"]
+    pm = pred.loc["PM"]
+    assert pm["r"] == pytest.approx(1) and pm["mean_bias"] == pytest.approx(1 / 3)
+    assert pm["bias_ci_low"] == pytest.approx(1 / 3) and pm["bias_ci_high"] == pytest.approx(1 / 3)  # no spread
+    om = pred.loc["OM"]
+    x, y = np.array([1, 4, 1, 4, 2, 3]), np.array([2, 2, 3, 3, 1, 4])
+    assert om["r"] == pytest.approx(np.corrcoef(x, y)[0, 1])
+    assert om["mean_bias"] == pytest.approx((x - y).mean() / 3)
+    overall = pred.loc["All domains"]
+    assert overall["n"] == 6
+    mean_self = (to_unit(self_, 1, 4)).mean(axis=1)
+    mean_sme = (to_unit(sme, 1, 4)).mean(axis=1)
+    assert overall["r"] == pytest.approx(np.corrcoef(mean_self, mean_sme)[0, 1])
+    assert overall["mean_bias"] == pytest.approx((mean_self - mean_sme).mean())
+
+
+def test_known_correlation_recovered_from_simulation():
+    rng = np.random.default_rng(7)
+    n, rho = 4000, 0.6
+    a = rng.standard_normal(n)
+    b = rho * a + math.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+    c = pearson_with_ci(a, b)
+    assert c.ci[0] < rho < c.ci[1] and c.r == pytest.approx(rho, abs=0.03)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: compare_domains({"PM": [5]}, {"PM": [3]}), r"self_assessed: candidate 0, PM: outside the scale"),
+    (lambda: compare_domains({"PM": ["x"]}, {"PM": [3]}), r"self_assessed: expected numbers"),
+    (lambda: compare_domains({"PM": [3]}, {"PM": [3]}, tolerance=2), r"tolerance 2: expected a number in \[0, 1\)"),
+    (lambda: to_unit(1, 4, 1), r"scale 4-1: expected a lowest level below the highest"),
+    (lambda: domain_bias(pd.DataFrame({"x": [1]})), r"comparison: expected compare_domains' result"),
+    (lambda: pearson_with_ci([1, 2], [1]), r"x and y: expected two lists of the same length"),
+    (lambda: domain_bias(compare_domains({"PM": [3]}, {"PM": [3]}), level=95), r"level 95: expected a confidence"),
+])
+def test_bad_input_is_one_line(call, message):
+    with pytest.raises(SelfAssessmentStatsError, match=message) as info:
+        call()
+    assert "\n" not in str(info.value)

@@ -1,0 +1,265 @@
+"""Self-assessment against the SME evaluation of the work product (pure functions over pandas).
+
+A candidate rates themselves on the self-assessment's proficiency scale (1-4 in the shipped instruments), per
+competency statement; the SMEs score the work product on the rubric's criteria (1-4 in the CIAC rubrics). Both are
+summarised per competency domain and compared:
+
+* :func:`compare_domains`: each candidate's self-rating beside their evaluation in each domain, and whether they
+  over-estimated, under-estimated or agreed;
+* :func:`domain_bias`: per domain, across candidates, the mean over/under-estimation with its confidence interval;
+* :func:`self_assessment_prediction`: per domain (and over all domains), how well self-assessment predicts the
+  evaluation across candidates: Pearson's r with a Fisher-z interval, Spearman's rho, and the mean bias.
+
+Conventions
+-----------
+Common scale
+    A domain's self-rating is the mean of its statements' levels; its evaluation is the mean of the resolved
+    levels of the domain's criteria (weighted by the criteria's weights where given). Each is put on 0-1 by its
+    own scale's range, ``(x - low) / (high - low)``, so that a self-rating of "Proficient" (3 of 1-4) and a
+    resolved "Meets the standard" (3 of 1-4) are both 2/3 and a scale of another length compares too.
+Difference
+    ``self - evaluated`` on the 0-1 scale: positive is over-estimation. A difference within ``tolerance``
+    (default 1/6: half a level on a four-level scale) counts as agreement.
+Intervals
+    The mean bias has a t interval (n-1 df) on the differences; Pearson's r a Fisher-z interval
+    (``atanh(r) +- z * 1/sqrt(n-3)``, needs n >= 4); ``level`` is the confidence level (default 0.95).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..messages import show
+
+__all__ = ["SelfAssessmentStatsError", "DEFAULT_TOLERANCE", "to_unit", "compare_domains", "domain_bias",
+           "Correlation", "pearson_with_ci", "self_assessment_prediction"]
+
+#: Half a level on a four-level scale (1-4: a level is 1/3 of the range).
+DEFAULT_TOLERANCE = 1 / 6
+
+
+class SelfAssessmentStatsError(ValueError):
+    """Input the comparison cannot use; the message is one line saying what was expected."""
+
+
+def to_unit(values, low: float, high: float):
+    """Values of a ``low``-``high`` scale on 0-1.
+
+    Examples
+    --------
+    >>> to_unit(3, 1, 4)
+    0.6666666666666666
+    >>> to_unit(pd.Series([1, 4]), 1, 4).tolist()
+    [0.0, 1.0]
+    """
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        raise SelfAssessmentStatsError(f"scale {show(low)}-{show(high)}: expected a lowest level below the highest")
+    return (values - low) / (high - low)
+
+
+def _matrix(frame, what: str) -> pd.DataFrame:
+    if isinstance(frame, pd.Series) or not isinstance(frame, pd.DataFrame):
+        try:
+            frame = pd.DataFrame(frame)
+        except (ValueError, TypeError):
+            raise SelfAssessmentStatsError(f"{what}: expected a table with one row per candidate and one column per "
+                                           "domain") from None
+    try:
+        return frame.apply(pd.to_numeric).astype(float)
+    except (ValueError, TypeError):
+        raise SelfAssessmentStatsError(f"{what}: expected numbers (a domain's mean level)") from None
+
+
+def compare_domains(self_assessed, evaluated, self_scale=(1, 4), evaluated_scale=(1, 4),
+                    tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
+    """Each candidate's self-rating beside their SME evaluation, per domain.
+
+    Parameters
+    ----------
+    self_assessed, evaluated : DataFrame or mapping
+        One row per candidate (the index), one column per domain: the mean self-rated level and the mean resolved
+        level. Candidates and domains present in both are compared; a missing value (NaN) is left out.
+    self_scale, evaluated_scale : (low, high)
+        The scales' lowest and highest levels.
+    tolerance : float
+        The largest difference on the 0-1 scale counted as agreement.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``candidate``, ``domain``, ``self`` and ``evaluated`` (0-1), ``difference`` (self - evaluated) and
+        ``direction`` (``over``, ``under`` or ``agrees``); in the order of the candidates, then the domains.
+
+    Examples
+    --------
+    >>> out = compare_domains({"PM": {"a": 4, "b": 2}}, {"PM": {"a": 2.5, "b": 2}})
+    >>> out[["candidate", "domain", "difference", "direction"]].round(3).values.tolist()
+    [['a', 'PM', 0.5, 'over'], ['b', 'PM', 0.0, 'agrees']]
+    """
+    if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
+        raise SelfAssessmentStatsError(f"tolerance {show(tolerance)}: expected a number in [0, 1)")
+    mine = to_unit(_matrix(self_assessed, "self_assessed"), *self_scale)
+    theirs = to_unit(_matrix(evaluated, "evaluated"), *evaluated_scale)
+    for name, frame in (("self_assessed", mine), ("evaluated", theirs)):
+        outside = ((frame < -1e-9) | (frame > 1 + 1e-9)).to_numpy()
+        if outside.any():
+            i, j = np.argwhere(outside)[0]
+            candidate, domain = frame.index[i], frame.columns[j]
+            raise SelfAssessmentStatsError(f"{name}: candidate {show(candidate)}, {domain}: outside the scale; "
+                                           "expected a level between the scale's lowest and highest")
+    domains = [d for d in mine.columns if d in theirs.columns]
+    candidates = [c for c in mine.index if c in theirs.index]
+    rows = []
+    for c in candidates:
+        for d in domains:
+            s, e = mine.at[c, d], theirs.at[c, d]
+            if pd.isna(s) or pd.isna(e):
+                continue
+            diff = float(s - e)
+            rows.append({"candidate": c, "domain": d, "self": float(s), "evaluated": float(e), "difference": diff,
+                         "direction": "agrees" if abs(diff) <= tolerance + 1e-12 else ("over" if diff > 0
+                                                                                       else "under")})
+    return pd.DataFrame(rows, columns=["candidate", "domain", "self", "evaluated", "difference", "direction"])
+
+
+def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2:
+        return float("nan"), float("nan"), float("nan")
+    se = float(values.std(ddof=1) / math.sqrt(n))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    return se, mean - half, mean + half
+
+
+def _level(level: float) -> float:
+    if not (isinstance(level, float) and 0 < level < 1):
+        raise SelfAssessmentStatsError(f"level {show(level)}: expected a confidence level such as 0.95")
+    return level
+
+
+def domain_bias(comparison: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per domain, across candidates: the mean over/under-estimation with a t interval, and how many over- and
+    under-estimated.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        :func:`compare_domains`' result.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by domain: ``n``, ``mean_difference`` (positive: candidates over-estimate), ``se``, ``ci_low``,
+        ``ci_high``, ``over``, ``under``, ``agrees`` (counts) and ``mean_absolute`` (the mean size of the
+        difference). SE and interval are NaN for fewer than two candidates.
+
+    Examples
+    --------
+    >>> cmp = compare_domains({"PM": [4, 3, 2]}, {"PM": [3, 3, 1]})
+    >>> row = domain_bias(cmp).loc["PM"]
+    >>> int(row["n"]), round(float(row["mean_difference"]), 4), int(row["over"]), int(row["agrees"])
+    (3, 0.2222, 2, 1)
+    """
+    level = _level(level)
+    need = {"domain", "difference", "direction"}
+    if not isinstance(comparison, pd.DataFrame) or not need <= set(comparison.columns):
+        raise SelfAssessmentStatsError("comparison: expected compare_domains' result (domain, difference, direction)")
+    rows = {}
+    for domain, group in comparison.groupby("domain", sort=False):
+        diffs = group["difference"].to_numpy(dtype=float)
+        se, low, high = _t_interval(diffs, level)
+        counts = group["direction"].value_counts()
+        rows[domain] = {"n": len(diffs), "mean_difference": float(diffs.mean()), "se": se, "ci_low": low,
+                        "ci_high": high, "over": int(counts.get("over", 0)), "under": int(counts.get("under", 0)),
+                        "agrees": int(counts.get("agrees", 0)), "mean_absolute": float(np.abs(diffs).mean())}
+    columns = ["n", "mean_difference", "se", "ci_low", "ci_high", "over", "under", "agrees", "mean_absolute"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("domain")
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pearson's r with its Fisher-z interval, and Spearman's rho, of ``n`` pairs."""
+
+    r: float
+    ci: tuple[float, float]
+    rho: float
+    n: int
+    level: float
+
+
+def pearson_with_ci(x, y, level: float = 0.95) -> Correlation:
+    """Pearson's r of paired values with the Fisher-z interval ``tanh(atanh(r) +- z/sqrt(n-3))``, and Spearman's rho.
+
+    NaN in either leaves the pair out. r is NaN when either has no spread; the interval is NaN below four pairs.
+
+    Examples
+    --------
+    >>> c = pearson_with_ci([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    >>> round(c.r, 6), tuple(round(v, 4) for v in c.ci), round(c.rho, 6), c.n
+    (0.8, (-0.2796, 0.9862), 0.8, 5)
+    """
+    level = _level(level)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise SelfAssessmentStatsError(f"x and y: expected two lists of the same length, got {x.shape} and {y.shape}")
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = len(x)
+    nan = float("nan")
+    if n < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Correlation(nan, (nan, nan), nan, n, level)
+    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1, 1))
+    rho = float(stats.spearmanr(x, y).statistic)
+    if n < 4:
+        return Correlation(r, (nan, nan), rho, n, level)
+    if abs(r) == 1:
+        return Correlation(r, (r, r), rho, n, level)
+    z, half = math.atanh(r), float(stats.norm.ppf(0.5 + level / 2)) / math.sqrt(n - 3)
+    return Correlation(r, (math.tanh(z - half), math.tanh(z + half)), rho, n, level)
+
+
+def self_assessment_prediction(comparison: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """How well self-assessment predicts the SME evaluation across candidates, per domain and overall.
+
+    The overall row correlates each candidate's mean over the domains (self and evaluated, on 0-1), so each
+    candidate counts once.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        :func:`compare_domains`' result.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by domain, then ``"All domains"``: ``n`` (candidates), ``r``, ``r_ci_low``, ``r_ci_high``,
+        ``rho``, ``mean_bias`` (mean self - evaluated), ``bias_ci_low``, ``bias_ci_high``.
+
+    Examples
+    --------
+    >>> cmp = compare_domains({"PM": [1, 2, 3, 4, 5]}, {"PM": [2, 1, 4, 3, 5]}, (1, 5), (1, 5))
+    >>> row = self_assessment_prediction(cmp).loc["PM"]
+    >>> int(row["n"]), round(float(row["r"]), 6), round(float(row["mean_bias"]), 6)
+    (5, 0.8, 0.0)
+    """
+    level = _level(level)
+    need = {"candidate", "domain", "self", "evaluated", "difference"}
+    if not isinstance(comparison, pd.DataFrame) or not need <= set(comparison.columns):
+        raise SelfAssessmentStatsError("comparison: expected compare_domains' result (candidate, domain, self, "
+                                       "evaluated, difference)")
+    groups = [(d, g) for d, g in comparison.groupby("domain", sort=False)]
+    overall = comparison.groupby("candidate", sort=False)[["self", "evaluated", "difference"]].mean()
+    rows = {}
+    for name, group in [*groups, ("All domains", overall)]:
+        corr = pearson_with_ci(group["self"], group["evaluated"], level)
+        diffs = group["difference"].to_numpy(dtype=float)
+        _, low, high = _t_interval(diffs, level) if len(diffs) else (0, float("nan"), float("nan"))
+        rows[name] = {"n": len(group), "r": corr.r, "r_ci_low": corr.ci[0], "r_ci_high": corr.ci[1],
+                      "rho": corr.rho, "mean_bias": float(diffs.mean()) if len(diffs) else float("nan"),
+                      "bias_ci_low": low, "bias_ci_high": high}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("domain")
