@@ -326,3 +326,70 @@ sa.Index("ix_submissions_state", submissions.c.state)
 sa.Index("ix_audit_entity", audit.c.entity, audit.c.entity_id)
 sa.Index("ix_outbox_status", outbox.c.status)
 
+# --- standard setting (migration 0008) -----------------------------------------------------------------------
+
+standard_setting_workshops = sa.Table(  # a modified-Angoff workshop on one program's rubric version
+    "standard_setting_workshops", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("rubric_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),  # modified Angoff
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("facilitator", sa.Text, nullable=False),
+    sa.Column("mcc_definition", sa.Text, nullable=False),  # the minimally competent candidate the panel agreed on
+    sa.Column("state", sa.String(16), nullable=False),  # open | closed
+    sa.Column("recommended_cut", sa.Float),  # total %, from the last round, when closed
+    sa.Column("cut_se", sa.Float),
+    sa.Column("closed_by", sa.Text),
+    sa.Column("closed_at", sa.DateTime),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+standard_setting_panellists = sa.Table(
+    "standard_setting_panellists", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workshop_id", sa.Integer, sa.ForeignKey("standard_setting_workshops.id"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("expertise", sa.Text),  # e.g. "centre director, 12 years"
+    sa.UniqueConstraint("workshop_id", "name"),
+)
+
+standard_setting_rounds = sa.Table(  # a round of ratings; the impact data shown to the panel when it closed
+    "standard_setting_rounds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workshop_id", sa.Integer, sa.ForeignKey("standard_setting_workshops.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("opened_at", sa.DateTime, nullable=False),
+    sa.Column("closed_at", sa.DateTime),
+    sa.Column("cut", sa.Float),  # the round's cut (total %) and SE, when closed
+    sa.Column("cut_se", sa.Float),
+    sa.Column("impact", sa.Text),  # JSON: the impact data shown to the panel after the round
+    sa.UniqueConstraint("workshop_id", "number"),
+)
+
+standard_setting_ratings = sa.Table(  # a panellist's expected level of the minimally competent candidate
+    "standard_setting_ratings", metadata,
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("standard_setting_rounds.id"), primary_key=True),
+    sa.Column("panellist_id", sa.Integer, sa.ForeignKey("standard_setting_panellists.id"), primary_key=True),
+    sa.Column("criterion_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.Float, nullable=False),
+    sa.Column("rated_at", sa.DateTime, nullable=False),
+)
+
+pass_mark_changes = sa.Table(  # a pass mark adopted from a workshop: a new rubric version, old decisions untouched
+    "pass_mark_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("workshop_id", sa.Integer, sa.ForeignKey("standard_setting_workshops.id"), nullable=False),
+    sa.Column("from_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("to_version", sa.String(32), sa.ForeignKey("rubric_versions.version"), nullable=False),
+    sa.Column("old_pass_mark", sa.Float, nullable=False),
+    sa.Column("new_pass_mark", sa.Float, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),  # submissions received from this day are under it
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("adopted_by", sa.Text, nullable=False),
+    sa.Column("adopted_at", sa.DateTime, nullable=False),
+)
+
