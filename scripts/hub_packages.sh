@@ -7,8 +7,8 @@
 #   system user, so its interpreter must be readable by every user: the project's .venv when it is, otherwise (a
 #   .venv made from a Python under /root, e.g. pyenv's) a second venv, .hub/venv, made from Debian's
 #   /usr/bin/python3.11 with the same locked packages and evalkit itself (editable: people's servers run this
-#   checkout's code); when other users cannot read the checkout at all, that venv is under /opt/evalkit-hub/ with a
-#   copy of evalkit.
+#   checkout's code); when other users cannot read the checkout at all, that venv and a copy of the code it runs
+#   are under /opt/evalkit-hub/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "hub_packages: $*" >&2; }
@@ -36,18 +36,26 @@ python=/usr/bin/python3.11
 [ -x "$python" ] || { say "$python is missing (apt-get install python3.11)"; exit 1; }
 if runuser -u nobody -- test -r "$PWD/pyproject.toml"; then
   venv="$PWD/.hub/venv"
-  evalkit=(-e .)  # editable: people's servers run this checkout's code
-  sources=""
+  source="$PWD"  # editable: people's servers run this checkout's code
+  copied=""
 else
-  # A checkout other users cannot read (e.g. in a private temporary folder): people's servers get a copy of evalkit
-  # in a venv outside it, made again whenever evalkit's code changes.
-  venv="/opt/evalkit-hub/$(echo "$PWD" | sha256sum | cut -c1-12)/venv"
-  evalkit=(--reinstall-package evalkit .)
-  sources=$(find evalkit -name '*.py' -o -name '*.j2' -o -name '*.mako' | sort | xargs cat | sha256sum)
-  say "other users cannot read $PWD: people's servers run a copy of evalkit in $venv"
+  # A checkout other users cannot read (e.g. in a private temporary folder): people's servers run a copy of its
+  # code (evalkit and the rubrics it reads), refreshed at every run, with a venv beside it.
+  base="/opt/evalkit-hub/$(echo "$PWD" | sha256sum | cut -c1-12)"
+  venv="$base/venv"
+  source="$base/src"
+  say "other users cannot read $PWD: people's servers run a copy of it in $source"
+  rm -rf "$source"
+  mkdir -p "$source"
+  cp -a evalkit rubrics pyproject.toml README.md "$source/"
+  find "$source" -name __pycache__ -prune -exec rm -rf {} +
+  chmod 755 /opt/evalkit-hub "$base"
+  /usr/bin/python3.11 -m compileall -q "$source/evalkit" >/dev/null  # people cannot write the .pyc files
+  chmod -R a+rX "$source"
+  copied="from $source"
 fi
 stamp="$venv/.evalkit-installed"
-want=$( (cat requirements/lock.txt pyproject.toml; echo "compiled $sources") | sha256sum | cut -c1-16)
+want=$( (cat requirements/lock.txt pyproject.toml; echo "compiled $copied") | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "$venv/bin/python" > .hub/python
   exit 0
@@ -55,12 +63,10 @@ fi
 start=$SECONDS
 say "making $venv for people's servers (the .venv's Python is not readable by other users)"
 rm -rf "$venv"
-mkdir -p "$(dirname "$venv")"
-chmod 755 "$(dirname "$venv")" "$(dirname "$(dirname "$venv")")" 2>/dev/null || true
 VIRTUAL_ENV= .venv/bin/uv venv --quiet --python "$python" "$venv"
 # Compiled now: people's servers cannot write .pyc files into it, and would compile every module at every start.
 VIRTUAL_ENV="$venv" .venv/bin/uv pip install --quiet --compile-bytecode --require-hashes -r requirements/lock.txt
-VIRTUAL_ENV="$venv" .venv/bin/uv pip install --quiet --compile-bytecode --no-deps "${evalkit[@]}"
+VIRTUAL_ENV="$venv" .venv/bin/uv pip install --quiet --no-deps -e "$source"
 chmod -R a+rX "$venv"
 echo "$want" > "$stamp"
 echo "$venv/bin/python" > .hub/python
