@@ -162,7 +162,7 @@ def start_lines(settings: HubSettings, safe_workspace: str) -> list[str]:
                      "(all candidates and scores), whatever their role; use PostgreSQL to keep people apart")
     if not settings.admins:
         lines.append("evalkit: nobody holds the admin role, so nobody can approve sign-ups: "
-                     "`evalkit roles grant NAME admin`, then `evalkit hub account NAME`")
+                     "`evalkit roles grant NAME admin`, then `evalkit hub --account NAME`")
     lines.append("evalkit: press Ctrl-C to stop (people's servers stop too)")
     return lines
 
