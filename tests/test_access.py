@@ -286,3 +286,44 @@ def test_with_a_hub_only_certifiers_save_calls_and_only_the_coordinator_records_
     monkeypatch.setenv("JUPYTERHUB_USER", "cc.coordinator")
     assert board._run(shown, lambda: done.append(1) or "noted") is True
     assert "noted" in shown.value and done == [1]
+
+
+@pytest.mark.postgres
+def test_the_settle_service_wakes_on_a_final_evaluation_not_on_its_sweep(pg_url, tmp_path):
+    """`evalkit settle --watch` (the hub's service) listens: a rater's final evaluation, notified as a person's
+    session notifies it, is settled long before the service's next sweep (an hour away here)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    store = open_store(pg_url, create=True)
+    workflow.sync_programs(store)
+    add_eligible_candidate(store, "CCOM-1", "Jane", "Smith", "jane@example.org")
+    for name in ("r1", "r2"):
+        workflow.add_rater(store, name, name.upper())
+    sid = workflow.receive_submission(store, "CCOM-1", "CCOM", RECEIVED, True)
+    workflow.assign_raters(store, sid, ["r1", "r2"])
+    log = tmp_path / "settle.log"
+    with open(log, "w") as out:
+        service = subprocess.Popen([sys.executable, "-m", "evalkit.cli", "settle", "--watch", "--interval", "3600",
+                                    "-w", pg_url], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while "watching" not in log.read_text() and time.monotonic() < deadline:
+            assert service.poll() is None, log.read_text()
+            time.sleep(0.2)
+        person = open_store(pg_url)
+        person.__dict__["person"] = "r2"  # as each rater's own session: no comparison in it, a notification
+        for rater in ("r1", "r2"):
+            assert workflow.submit_final(person, sid, rater, _levels(person, sid)) == "scoring"
+        person.dispose()
+        while workflow.submission(store, sid)["state"] == "scoring" and time.monotonic() < deadline:
+            assert service.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert workflow.submission(store, sid)["state"] == "decided"
+        assert f"submission {sid}: decided" in log.read_text()
+    finally:
+        service.terminate()
+        service.wait(timeout=10)
+        store.dispose()
