@@ -281,3 +281,281 @@ def test_bad_input_is_one_line(call, message):
     with pytest.raises(SelfAssessmentStatsError, match=message) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+# --- the candidate's self-assessment in the store ------------------------------------------------------------
+
+import datetime as dt  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
+from evalkit import certification as cert  # noqa: E402
+from evalkit.certification import SelfAssessmentRefused  # noqa: E402
+from evalkit.evaluation import workflow as wf  # noqa: E402
+from evalkit.store import access_tokens, audit, self_assessment_answers, self_assessments, utcnow  # noqa: E402
+
+
+def _all(instrument, level=3, **changes):
+    return {**{s: level for s in instrument.statement_ids}, **changes}
+
+
+@pytest.fixture
+def cand_store(any_store):
+    wf.add_candidate(any_store, "C-1", "Olive", "Ng", "olive@example.org")
+    wf.add_candidate(any_store, "C-2", "Pat", "Ode")
+    return any_store
+
+
+def _counts(store):
+    with store.read() as conn:
+        return tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                     for t in (self_assessments, self_assessment_answers, access_tokens, audit))
+
+
+def test_a_link_opens_drafts_are_saved_and_the_submission_uses_it_up(cand_store):
+    store = cand_store
+    token, expires = cert.issue_link(store, "C-1", "CCOM", days=7, actor="office")
+    assert len(token) >= 40 and expires - utcnow() > dt.timedelta(days=6)
+    with store.read() as conn:  # only the hash is stored
+        stored = conn.execute(sa.select(access_tokens.c.token_sha256)).scalar_one()
+        assert stored == cert.token_hash(token) and token not in str(conn.execute(sa.select(audit)).all())
+    opened = cert.open_link(store, token)
+    assert (opened["external_id"], opened["program_id"]) == ("C-1", "CCOM")
+    record = cert.start_self_assessment(store, opened["candidate_id"], "CCOM")
+    instrument = record["instrument"]
+    assert record["state"] == "draft" and instrument.designation == "CCOM" and record["answers"] == {}
+    draft = cert.save_draft(store, record["id"], {"PM-1": 4, "PM-2": None, "OM-1": 2})
+    assert draft["answers"] == {"PM-1": 4, "PM-2": None, "OM-1": 2} and draft["saved_at"] is not None
+    again = cert.start_self_assessment(store, "C-1", "CCOM")  # reopening finds the draft
+    assert again["id"] == record["id"] and again["answers"]["PM-1"] == 4
+    # final with unrated statements: one line, nothing stored
+    before = _counts(store)
+    with pytest.raises(SelfAssessmentRefused, match=r"^16 statements are not rated \(PM-2, PM-3, PM-4, PM-5, "
+                                                    r"OM-2, \.\.\.\); rate every statement before submitting"):
+        cert.submit_self_assessment(store, record["id"], {"PM-3": None}, token_id=opened["token_id"])
+    assert _counts(store) == before
+    done = cert.submit_self_assessment(store, record["id"], _all(instrument, 3, **{"PM-1": 4, "OM-1": 2}),
+                                       token_id=opened["token_id"])
+    assert done["state"] == "final" and done["submitted_at"] is not None
+    with pytest.raises(SelfAssessmentRefused, match=r"^this link was used on \d{4}-\d\d-\d\d: the self-assessment "
+                                                    "was submitted"):
+        cert.open_link(store, token)
+    with pytest.raises(SelfAssessmentRefused, match=r"^this self-assessment was submitted on .*; it can no longer "
+                                                    "be changed$"):
+        cert.save_draft(store, record["id"], {"PM-1": 1})
+    with pytest.raises(SelfAssessmentRefused, match="no new link is needed"):
+        cert.issue_link(store, "C-1", "CCOM")
+
+
+@pytest.mark.parametrize("token, message", [
+    ("x" * 43, r"^this link is not valid; ask the certification office for a new one$"),  # guessed
+    ("short", r"^this link is not valid"),
+    (None, r"^this link is not valid"),
+])
+def test_a_guessed_token_is_refused_in_one_line(cand_store, token, message):
+    cert.issue_link(cand_store, "C-1", "CCOM")
+    before = _counts(cand_store)
+    with pytest.raises(SelfAssessmentRefused, match=message):
+        cert.open_link(cand_store, token)
+    assert _counts(cand_store) == before
+
+
+def test_an_expired_token_is_refused(cand_store):
+    token, expires = cert.issue_link(cand_store, "C-1", "CCOM", days=1)
+    assert cert.open_link(cand_store, token, now=expires - dt.timedelta(seconds=1))
+    with pytest.raises(SelfAssessmentRefused, match=rf"^this link expired on {expires:%Y-%m-%d}; ask"):
+        cert.open_link(cand_store, token, now=expires)
+
+
+@pytest.mark.parametrize("answers, message", [
+    ({"PM-1": 5}, r"^statement PM-1: rating 5 is not one of the levels \[1, 2, 3, 4\]$"),
+    ({"PM-1": "3"}, r"^statement PM-1: rating '3' is not one of the levels"),
+    ({"ZZ-9": 3}, r"^statement 'ZZ-9' is not in ccom-self-assessment$"),
+])
+def test_bad_ratings_are_refused_and_nothing_is_stored(cand_store, answers, message):
+    record = cert.start_self_assessment(cand_store, "C-1", "CCOM")
+    before = _counts(cand_store)
+    with pytest.raises(SelfAssessmentRefused, match=message):
+        cert.save_draft(cand_store, record["id"], {"PM-2": 2, **answers})
+    assert _counts(cand_store) == before
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda s: cert.issue_link(s, "C-404", "CCOM"), r"^unknown candidate 'C-404'$"),
+    (lambda s: cert.issue_link(s, "C-1", "NOPE"), r"^unknown program 'NOPE'"),
+    (lambda s: cert.issue_link(s, "C-1", "ICMI-SL"), r"^no self-assessment for 'ICMI-SL'; expected one of"),
+    (lambda s: cert.issue_link(s, "C-1", "CCOM", days=0), r"^days 0: expected a whole number of days from 1 to 90$"),
+])
+def test_bad_requests_are_one_line(cand_store, call, message):
+    with pytest.raises(SelfAssessmentRefused, match=message):
+        call(cand_store)
+
+
+def test_the_result_shows_strengths_development_areas_and_what_they_relate_to(cand_store):
+    store = cand_store
+    from evalkit.certification import record_result
+    record_result(store, "C-1", "CCOM", "knowledge_2", 60, 100, "2026-01-10")
+    record_result(store, "C-1", "CCOM", "knowledge_1", 82, 100, "2026-01-12")
+    record = cert.start_self_assessment(store, "C-1", "CCOM")
+    instrument = record["instrument"]
+    answers = _all(instrument, 3)
+    answers.update({s.id: 2 for s in instrument.domain("Operations Management").statements})
+    answers.update({s.id: 4 for s in instrument.domain("Customer Relationships").statements})
+    cert.submit_self_assessment(store, record["id"], answers)
+    result = cert.self_assessment_result(store, record["id"])
+    assert result.strengths == ["People Management", "Customer Relationships", "Leadership & Business"]
+    assert result.development_areas == ["Operations Management"]
+    om = result.domains[1]
+    assert (om.mean, om.label, om.knowledge_assessment) == (2.0, "Developing", "knowledge_2")
+    assert om.work_product_criteria == ("OM1", "OM2", "OM3") and om.study
+    assert om.knowledge_result == "not passed yet (best 60%; pass mark 75%)"
+    assert result.domains[0].knowledge_result == "passed (82% on 2026-01-12)"
+    assert result.domains[2].knowledge_result == "not taken yet"
+    assert result.domains[2].label == "Expert"
+
+
+def test_a_draft_has_no_result_yet(cand_store):
+    record = cert.start_self_assessment(cand_store, "C-1", "CCMA")
+    with pytest.raises(SelfAssessmentRefused, match="^this self-assessment is still a draft; submit it"):
+        cert.self_assessment_result(cand_store, record["id"])
+
+
+def test_hub_users_are_linked_to_their_own_records(cand_store):
+    cert.link_person(cand_store, "olive", candidate="C-1")
+    assert cert.my_candidate(cand_store, "olive") == 1 and cert.my_candidate(cand_store, "pat") is None
+    with pytest.raises(SelfAssessmentRefused, match="^that candidate is already linked to olive$"):
+        cert.link_person(cand_store, "pat", candidate="C-1")
+    with pytest.raises(SelfAssessmentRefused, match="^give a candidate or an agent"):
+        cert.link_person(cand_store, "pat")
+
+
+# --- migration 0009 --------------------------------------------------------------------------------------------
+
+from alembic import command  # noqa: E402
+
+from evalkit.store import migrate, schema  # noqa: E402
+from test_migrations import SQLITE_AND_POSTGRES, _engine, _target, _url, database_at, rows_kept, snapshot  # noqa: E402
+
+NEW_TABLES = {"person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports"}
+
+
+@pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
+def test_0009_upgrades_a_0008_database_keeping_its_rows_and_downgrades(kind, request, tmp_path):
+    url = database_at("0008", _url(kind, request, tmp_path))
+    engine = _engine(url)
+    now = dt.datetime(2026, 9, 1, 9)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO programs (id, name, definition) VALUES ('CCOM', 'CCOM', '{}')"))
+        conn.execute(sa.text("INSERT INTO candidates (external_id, first_name, last_name) VALUES ('C-1', 'A', 'B')"))
+        conn.execute(sa.text("INSERT INTO cc_agents (first_name, last_name, start_date) VALUES ('J', 'A', :d)"),
+                     {"d": dt.date(2026, 9, 1)})
+    engine.dispose()
+    before = snapshot(url)
+    assert not NEW_TABLES & set(before)
+    migrate.upgrade(_target(url))
+    after = snapshot(url)
+    assert NEW_TABLES <= set(after) and rows_kept(before, after)
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(schema.cc_self_reports.insert(), [{
+                "agent_id": 1, "on_date": dt.date(2026, 9, 1), "progress": "p", "tbt_modules": "[]", "blockers": "",
+                "via": "form", "entered_by": "x", "reported_at": now}])
+            conn.execute(schema.access_tokens.insert(), [{
+                "token_sha256": "a" * 64, "purpose": "self_assessment", "candidate_id": 1, "program_id": "CCOM",
+                "expires_at": now, "created_by": "x", "created_at": now}])
+        with pytest.raises(sa.exc.IntegrityError):  # one report per agent and day
+            with engine.begin() as conn:
+                conn.execute(schema.cc_self_reports.insert(), [{
+                    "agent_id": 1, "on_date": dt.date(2026, 9, 1), "progress": "q", "tbt_modules": "[]",
+                    "blockers": "", "via": "email", "entered_by": "y", "reported_at": now}])
+        with pytest.raises(sa.exc.IntegrityError):  # a token hash is stored once
+            with engine.begin() as conn:
+                conn.execute(schema.access_tokens.insert(), [{
+                    "token_sha256": "a" * 64, "purpose": "self_assessment", "candidate_id": 1, "program_id": "CCOM",
+                    "expires_at": now, "created_by": "x", "created_at": now}])
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0008")
+        with engine.connect() as conn:
+            assert not NEW_TABLES & set(sa.inspect(conn).get_table_names())
+            assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "8"
+    finally:
+        engine.dispose()
+
+
+# --- row-level security on PostgreSQL: a candidate and an agent signed in through the hub ---------------------
+
+
+@pytest.mark.postgres
+def test_people_read_and_write_only_their_own_records(pg_url, tmp_path):
+    from evalkit import access
+    from evalkit import callcert as cc
+    from evalkit.store import open_store
+    from test_rls import as_person
+
+    office = open_store(pg_url, create=True)
+    try:
+        wf.sync_programs(office)
+        wf.add_candidate(office, "C-1", "Olive", "Ng")
+        wf.add_candidate(office, "C-2", "Pat", "Ode")
+        mine = cert.start_self_assessment(office, "C-1", "CCOM", actor="office")
+        theirs = cert.start_self_assessment(office, "C-2", "CCOM", actor="office")
+        cert.issue_link(office, "C-2", "CCOM", actor="office")
+        jane = cc.add_agent(office, "Jane", "Agent", "2025-11-24", certifier="cert.gil", actor="office")
+        jim = cc.add_agent(office, "Jim", "Other", "2025-11-24", certifier="cert.gil", actor="office")
+        cc.score_call(office, jane, "cert.gil", {c.id: 4 for c in cc.load_scorecard().criteria}, "Clear.", "",
+                      "Calm.", scored_on=dt.date(2025, 11, 24))
+        cc.score_call(office, jim, "cert.gil", {c.id: 4 for c in cc.load_scorecard().criteria}, "Clear.", "",
+                      "Calm.", scored_on=dt.date(2025, 11, 24))
+        for username in ("olive", "jane", "coord.hal"):
+            access.provision_person(office, username)
+        access.grant(office, "coord.hal", "coordinator", actor="office")
+        cert.link_person(office, "olive", candidate="C-1", actor="office")
+        cert.link_person(office, "jane", agent_id=jane, actor="office")
+    finally:
+        office.dispose()
+
+    olive = open_store(as_person(pg_url, "olive"))
+    jane_store = open_store(as_person(pg_url, "jane"))
+    coord = open_store(as_person(pg_url, "coord.hal"))
+    try:
+        with olive.read() as conn:
+            assert conn.execute(sa.select(self_assessments.c.id)).scalars().all() == [mine["id"]]
+            assert conn.execute(sa.text("SELECT external_id FROM candidates")).scalars().all() == ["C-1"]
+            with pytest.raises(sa.exc.ProgrammingError):  # the tokens are the office's alone
+                conn.execute(sa.select(access_tokens)).all()
+        # through the application: her draft saved and submitted; the other candidate's refused by PostgreSQL
+        cert.save_draft(olive, mine["id"], {"PM-1": 3}, actor="olive")
+        with pytest.raises(SelfAssessmentRefused):  # not even visible to her
+            cert.save_draft(olive, theirs["id"], {"PM-1": 3}, actor="olive")
+        with pytest.raises(sa.exc.DBAPIError):
+            with olive.engine.begin() as conn:
+                conn.execute(self_assessment_answers.insert(), [{"self_assessment_id": theirs["id"],
+                                                                 "statement_id": "PM-1", "level": 1,
+                                                                 "updated_at": utcnow()}])
+        instrument = mine["instrument"]
+        cert.submit_self_assessment(olive, mine["id"], {s: 3 for s in instrument.statement_ids}, actor="olive")
+        with pytest.raises(SelfAssessmentRefused, match="can no longer be changed"):
+            cert.save_draft(olive, mine["id"], {"PM-1": 1}, actor="olive")
+        with olive.engine.begin() as conn:  # nor behind the application's back once final: no row to update
+            assert conn.execute(sa.text("UPDATE self_assessment_answers SET level = 1")).rowcount == 0
+            assert conn.execute(sa.text("UPDATE self_assessments SET state = 'draft'")).rowcount == 0
+        # the agent: her own calls (with the coaching note), her own report only
+        assert [c["agent_id"] for c in cc.calls(jane_store, jane)] == [jane]
+        with pytest.raises(cc.CallCertError, match=f"unknown agent {jim}"):
+            cc.calls(jane_store, jim)
+        cc.submit_self_report(jane_store, jane, "Two calls shadowed.", ["Billing 1"], "", reporter="jane",
+                              today=dt.date(2025, 11, 25), on_date=dt.date(2025, 11, 25))
+        with pytest.raises(sa.exc.DBAPIError):
+            with jane_store.engine.begin() as conn:
+                conn.execute(schema.cc_self_reports.insert(), [{
+                    "agent_id": jim, "on_date": dt.date(2025, 11, 25), "progress": "x", "tbt_modules": "[]",
+                    "blockers": "", "via": "form", "entered_by": "jane", "reported_at": utcnow()}])
+        # the coordinator reads every report and enters the e-mail fallback
+        cc.submit_self_report(coord, jim, "Finished TBTs.", "TBT 3", "Headset", via="email", actor="coord.hal",
+                              today=dt.date(2025, 11, 25), on_date=dt.date(2025, 11, 25))
+        assert {r["agent_id"] for r in cc.self_reports(coord)} == {jane, jim}
+        assert {r["agent_id"] for r in cc.self_reports(jane_store)} == {jane}
+    finally:
+        for s in (olive, jane_store, coord):
+            s.dispose()

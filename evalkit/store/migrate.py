@@ -34,7 +34,7 @@ __all__ = ["HEAD_REVISION", "SCHEMA_VERSION", "MIGRATIONS", "SCHEMA1", "SchemaSt
            "script_directory", "new_revision"]
 
 #: The revision this code reads and writes. ``tests/test_migrations.py`` checks it is the newest in ``versions/``.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 
 #: The ``meta`` schema_version that goes with :data:`HEAD_REVISION` (a revision NNNN writes the number NNNN).
 SCHEMA_VERSION = int(HEAD_REVISION)

@@ -326,6 +326,7 @@ sa.Index("ix_submissions_state", submissions.c.state)
 sa.Index("ix_audit_entity", audit.c.entity, audit.c.entity_id)
 sa.Index("ix_outbox_status", outbox.c.status)
 
+
 # --- standard setting (migration 0008) -----------------------------------------------------------------------
 
 standard_setting_workshops = sa.Table(  # a modified-Angoff workshop on one program's rubric version
@@ -393,3 +394,64 @@ pass_mark_changes = sa.Table(  # a pass mark adopted from a workshop: a new rubr
     sa.Column("adopted_at", sa.DateTime, nullable=False),
 )
 
+
+# --- the people being assessed: self-assessment, access links, agents' self-reports (migration 0009) ----------
+
+person_links = sa.Table(  # a signed-in person (hub username) who is a candidate or an agent: their own records
+    "person_links", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), unique=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), unique=True),
+    sa.Column("linked_by", sa.Text, nullable=False),
+    sa.Column("linked_at", sa.DateTime, nullable=False),
+)
+
+self_assessments = sa.Table(  # a candidate's self-assessment for a program, on one instrument version
+    "self_assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("instrument_id", sa.String(64), nullable=False),
+    sa.Column("instrument_version", sa.String(32), nullable=False),  # content hash of the YAML
+    sa.Column("instrument_source", sa.Text, nullable=False),  # the YAML as used, so an old one reads as it was
+    sa.Column("state", sa.String(16), nullable=False),  # draft | final
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("saved_at", sa.DateTime),
+    sa.Column("submitted_at", sa.DateTime),
+    sa.UniqueConstraint("candidate_id", "program_id"),
+)
+
+self_assessment_answers = sa.Table(  # one statement's rating; final with its self-assessment
+    "self_assessment_answers", metadata,
+    sa.Column("self_assessment_id", sa.Integer, sa.ForeignKey("self_assessments.id"), primary_key=True),
+    sa.Column("statement_id", sa.String(32), primary_key=True),
+    sa.Column("level", sa.Integer),  # None: not rated yet
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+access_tokens = sa.Table(  # single-use expiring links for people without a hub account; only the hash is kept
+    "access_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("purpose", sa.String(32), nullable=False),  # self_assessment
+    sa.Column("candidate_id", sa.Integer, sa.ForeignKey("candidates.id"), nullable=False),
+    sa.Column("program_id", sa.String(32), sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),  # when the self-assessment it opened was submitted
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+cc_self_reports = sa.Table(  # an agent's end-of-day progress report: through the form, or an e-mail entered
+    "cc_self_reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("progress", sa.Text, nullable=False),
+    sa.Column("tbt_modules", sa.Text, nullable=False),  # JSON list of the TBT modules done that day
+    sa.Column("blockers", sa.Text, nullable=False),
+    sa.Column("via", sa.String(16), nullable=False),  # form | email
+    sa.Column("entered_by", sa.Text, nullable=False),
+    sa.Column("reported_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("agent_id", "on_date"),
+)

@@ -1,0 +1,102 @@
+"""The agent's side of call certification: end-of-day self-reports, training days, the missing-report flag."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from evalkit import callcert as cc
+from evalkit import certification as cert
+from evalkit.store import audit, cc_notes, cc_self_reports
+
+D = dt.date
+START = D(2026, 11, 23)  # a Monday
+TODAY = D(2026, 11, 24)
+
+
+@pytest.fixture
+def team(any_store):
+    s = any_store
+    jane = cc.add_agent(s, "Jane", "Agent", START, certifier="cert.gil")
+    jim = cc.add_agent(s, "Jim", "Other", START, equipment_issue="No headset")
+    later = cc.add_agent(s, "Lea", "Later", D(2026, 12, 7))
+    cert.link_person(s, "jane", agent_id=jane)
+    cert.link_person(s, "jim", agent_id=jim)
+    return s, jane, jim, later
+
+
+def _counts(store):
+    with store.read() as conn:
+        return tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                     for t in (cc_self_reports, cc_notes, audit))
+
+
+def test_training_days_are_the_two_business_days_before_call_certs():
+    days = cc.training_days(START)
+    assert [(d.on_date, d.title) for d in days] == [(D(2026, 11, 19), "Training day 1"),
+                                                    (D(2026, 11, 20), "Training day 2 (morning)")]
+    assert days[0].what == "systems and scripting" and days[1].what == "role plays and call shadowing"
+    # over Thanksgiving (Thu 26, a federal holiday): a Monday start after it trains on Wed 25 and Fri 27
+    assert [d.on_date for d in cc.training_days(D(2026, 11, 30))] == [D(2026, 11, 25), D(2026, 11, 27)]
+
+
+def test_an_agent_reports_through_the_form_and_it_is_a_progress_note(team):
+    s, jane, *_ = team
+    report = cc.submit_self_report(s, jane, "Three TBT modules, one role play.", "Billing 1, Billing 2",
+                                   "", reporter="jane", on_date=TODAY, today=TODAY)
+    assert report["tbt_modules"] == ["Billing 1", "Billing 2"] and report["via"] == "form"
+    assert report["line"] == ("2026-11-24 - Jane Agent - Three TBT modules, one role play; TBT modules: Billing 1, "
+                              "Billing 2; Blockers: none")
+    [row] = cc.self_reports(s, on_date=TODAY)
+    assert (row["agent"], row["progress"], row["entered_by"]) == ("Agent, Jane", "Three TBT modules, one role play.",
+                                                                  "jane")
+    assert [n["line"] for n in cc.notes(s, jane)] == [report["line"]]
+
+
+def test_the_coordinator_enters_an_emailed_report(team):
+    s, _, jim, _ = team
+    report = cc.submit_self_report(s, jim, "Waiting for IT all day.", None, "No headset", via="email",
+                                   actor="coord.hal", on_date=TODAY, today=TODAY)
+    assert report["entered_by"] == "coord.hal" and report["line"].endswith("Blockers: No headset (by e-mail)")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"agent_id": "jim", "reporter": "jane"}, r"^jane is agent 1; an agent reports only their own progress, not "
+                                              r"agent 2's$"),
+    ({"reporter": "stranger"}, r"^stranger is not linked to an agent; ask the Cert Coordinator to link you$"),
+    ({"on_date": D(2026, 11, 25)}, r"^report date 2026-11-25 is in the future; report at the end of the day"),
+    ({"on_date": D(2026, 11, 18)}, r"^report date 2026-11-18 is before agent 1's first training day 2026-11-19$"),
+    ({"progress": "  "}, r"^progress is empty; expected a sentence or two$"),
+    ({"progress": "x" * 2001}, r"^progress is 2,001 characters; expected at most 2,000$"),
+    ({"via": "sms"}, r"^via 'sms' is not one of form, email$"),
+    ({"agent_id": 99}, r"^unknown agent 99$"),
+    ({"tbt_modules": [1, 2]}, r"^TBT modules \[1, 2\]: expected module names"),
+])
+def test_bad_reports_are_one_line_and_store_nothing(team, kwargs, message):
+    s, jane, jim, _ = team
+    args = {"agent_id": jane, "progress": "Did things.", "tbt_modules": "A", "blockers": "", "on_date": TODAY,
+            "reporter": "jane", "today": TODAY, **kwargs}
+    if args["agent_id"] == "jim":
+        args["agent_id"] = jim
+    before = _counts(s)
+    with pytest.raises(cc.CallCertError, match=message) as info:
+        cc.submit_self_report(s, **args)
+    assert "\n" not in str(info.value) and _counts(s) == before
+
+
+def test_a_second_report_for_a_day_is_refused(team):
+    s, jane, *_ = team
+    cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
+    before = _counts(s)
+    with pytest.raises(cc.CallCertError, match=r"^agent 1 already reported for 2026-11-24 \(by form\); add a note"):
+        cc.submit_self_report(s, jane, "Again.", [], "", via="email", actor="coord", on_date=TODAY, today=TODAY)
+    assert _counts(s) == before
+
+
+def test_missing_reports_flags_agents_in_certification_who_have_not_reported(team):
+    s, jane, jim, later = team
+    assert [r["name"] for r in cc.missing_reports(s, TODAY)] == ["Agent, Jane", "Other, Jim"]
+    cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
+    assert [(r["agent_id"], r["day"]) for r in cc.missing_reports(s, TODAY)] == [(jim, 2)]
+    assert cc.missing_reports(s, START - dt.timedelta(days=1)) == []  # nobody in call certs yet
