@@ -559,3 +559,51 @@ def test_people_read_and_write_only_their_own_records(pg_url, tmp_path):
     finally:
         for s in (olive, jane_store, coord):
             s.dispose()
+
+
+# --- the comparison read from the store (for the agreement report) ---------------------------------------------
+
+
+def test_the_comparison_from_the_store_matches_a_hand_computation(demo_copy):
+    from evalkit.psychometrics.self_assessment import self_and_evaluated, self_assessment_comparison
+    from evalkit.store import candidates, decisions, open_store, resolved_scores, submissions
+    store = open_store(demo_copy)
+    try:
+        with store.read() as conn:
+            rows = conn.execute(sa.select(candidates.c.external_id, submissions.c.id, submissions.c.rubric_version)
+                                .join(submissions, submissions.c.candidate_id == candidates.c.id)
+                                .join(decisions, decisions.c.submission_id == submissions.c.id)
+                                .where(submissions.c.program_id == "CCOM", submissions.c.is_benchmark.is_(False))
+                                .order_by(submissions.c.attempt)).all()
+        latest = {r.external_id: r for r in rows}
+        chosen = sorted(latest)[:5]
+        assert len(chosen) >= 4
+        expected_self = {}
+        for k, ext in enumerate(chosen):
+            record = cert.start_self_assessment(store, ext, "CCOM")
+            if record["state"] == "final":
+                continue
+            instrument = record["instrument"]
+            answers = {s.id: 1 + (k + j) % 4 for j, s in enumerate(instrument.statements)}
+            cert.submit_self_assessment(store, record["id"], answers)
+            expected_self[ext] = {d.name: np.mean([(answers[s.id] - 1) / 3 for s in d.statements])
+                                  for d in instrument.domains}
+        mine, theirs = self_and_evaluated(store, "CCOM")
+        for ext, domains in expected_self.items():
+            for d, v in domains.items():
+                assert mine.at[ext, d] == pytest.approx(v)
+        # the SME side by hand for one candidate: weighted mean of (level - 1) / 3 over the domain's criteria
+        ext = chosen[0]
+        rubric = wf.rubric_for(store, latest[ext].rubric_version)
+        with store.read() as conn:
+            levels = dict(conn.execute(sa.select(resolved_scores.c.criterion_id, resolved_scores.c.level)
+                                       .where(resolved_scores.c.submission_id == latest[ext].id)).all())
+        for domain, criteria in rubric.by_domain().items():
+            want = sum(c.weight * (levels[c.id] - 1) / 3 for c in criteria) / sum(c.weight for c in criteria)
+            assert theirs.at[ext, domain] == pytest.approx(want)
+        result = self_assessment_comparison(store, "CCOM")
+        assert result.candidates == len(mine.index.intersection(theirs.index)) >= len(expected_self)
+        assert list(result.prediction.index)[-1] == "All domains"
+        assert set(result.bias.index) == set(COMPETENCY_DOMAINS)
+    finally:
+        store.dispose()

@@ -31,12 +31,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from scipy import stats
 
+from ..evaluation.workflow import rubric_for
+from ..instruments.self_assessment import parse_self_assessment
 from ..messages import show
+from ..store import (candidates, decisions, resolved_scores, self_assessment_answers, self_assessments,
+                     submissions)
 
 __all__ = ["SelfAssessmentStatsError", "DEFAULT_TOLERANCE", "to_unit", "compare_domains", "domain_bias",
-           "Correlation", "pearson_with_ci", "self_assessment_prediction"]
+           "Correlation", "pearson_with_ci", "self_assessment_prediction", "SelfAssessmentComparison",
+           "self_and_evaluated", "self_assessment_comparison"]
 
 #: Half a level on a four-level scale (1-4: a level is 1/3 of the range).
 DEFAULT_TOLERANCE = 1 / 6
@@ -263,3 +269,86 @@ def self_assessment_prediction(comparison: pd.DataFrame, level: float = 0.95) ->
                       "rho": corr.rho, "mean_bias": float(diffs.mean()) if len(diffs) else float("nan"),
                       "bias_ci_low": low, "bias_ci_high": high}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("domain")
+
+
+# --- from the store: every submitted self-assessment of a program beside its decided work product -------------
+
+
+@dataclass(frozen=True)
+class SelfAssessmentComparison:
+    """A program's self-assessments against the SME evaluation: the per-candidate comparison, the bias per domain
+    and the prediction across candidates (each as its function returns it), on the 0-1 scale."""
+
+    program_id: str
+    comparison: pd.DataFrame
+    bias: pd.DataFrame
+    prediction: pd.DataFrame
+    candidates: int
+
+
+def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per candidate (external id) and domain, on 0-1: the submitted self-assessment's mean rating, and the SME
+    evaluation of the candidate's latest decided work product of ``program_id`` (the resolved level of each of the
+    domain's criteria on 0-1 by its own scale, weighted by the criteria's weights).
+
+    Candidates with only one of the two are left in their table; :func:`compare_domains` keeps those with both.
+    """
+    with store.read() as conn:
+        sas = conn.execute(sa.select(self_assessments, candidates.c.external_id)
+                           .join(candidates, candidates.c.id == self_assessments.c.candidate_id)
+                           .where(self_assessments.c.program_id == program_id, self_assessments.c.state == "final")
+                           ).mappings().all()
+        answers = conn.execute(sa.select(self_assessment_answers).where(
+            self_assessment_answers.c.self_assessment_id.in_([r["id"] for r in sas]))).all()
+        decided = conn.execute(sa.select(submissions.c.id, submissions.c.attempt, submissions.c.rubric_version,
+                                         candidates.c.external_id)
+                               .join(candidates, candidates.c.id == submissions.c.candidate_id)
+                               .join(decisions, decisions.c.submission_id == submissions.c.id)
+                               .where(submissions.c.program_id == program_id,
+                                      submissions.c.is_benchmark.is_(False))
+                               .order_by(submissions.c.attempt)).mappings().all()
+        latest = {r["external_id"]: r for r in decided}  # the last attempt decided
+        resolved = conn.execute(sa.select(resolved_scores).where(
+            resolved_scores.c.submission_id.in_([r["id"] for r in latest.values()]))).all()
+    by_sa: dict[int, dict[str, int]] = {}
+    for a in answers:
+        by_sa.setdefault(a.self_assessment_id, {})[a.statement_id] = a.level
+    mine: dict[str, dict[str, float]] = {}
+    for r in sas:
+        instrument = parse_self_assessment(r["instrument_source"], f"<stored self-assessment {r['instrument_version']}>")
+        low, high = instrument.levels[0], instrument.levels[-1]
+        levels = by_sa.get(r["id"], {})
+        mine[r["external_id"]] = {
+            d.name: float(np.mean([(levels[s.id] - low) / (high - low) for s in d.statements]))
+            for d in instrument.domains if all(levels.get(s.id) is not None for s in d.statements)}
+    by_sub: dict[int, dict[str, float]] = {}
+    for r in resolved:
+        by_sub.setdefault(r.submission_id, {})[r.criterion_id] = r.level
+    theirs: dict[str, dict[str, float]] = {}
+    for ext, sub in latest.items():
+        rubric = rubric_for(store, sub["rubric_version"])
+        levels = by_sub.get(sub["id"], {})
+        out = {}
+        for domain, criteria in rubric.by_domain().items():
+            pairs = [(c.weight, (levels[c.id] - c.scores[0]) / (c.max_score - c.scores[0]))
+                     for c in criteria if c.id in levels]
+            if pairs:
+                out[domain] = sum(w * v for w, v in pairs) / sum(w for w, _ in pairs)
+        theirs[ext] = out
+    return (pd.DataFrame.from_dict(mine, orient="index").astype(float),
+            pd.DataFrame.from_dict(theirs, orient="index").astype(float))
+
+
+def self_assessment_comparison(store, program_id: str, tolerance: float = DEFAULT_TOLERANCE,
+                               level: float = 0.95) -> SelfAssessmentComparison:
+    """Every submitted self-assessment of ``program_id`` against the SME evaluation of the candidate's work product:
+    :func:`compare_domains`, :func:`domain_bias` and :func:`self_assessment_prediction` on the store's data (for
+    the agreement report's self-assessment section)."""
+    mine, theirs = self_and_evaluated(store, program_id)
+    if mine.empty or theirs.empty:
+        comparison = compare_domains(pd.DataFrame(), pd.DataFrame(), (0, 1), (0, 1), tolerance)
+    else:
+        comparison = compare_domains(mine, theirs, (0, 1), (0, 1), tolerance)
+    return SelfAssessmentComparison(program_id, comparison, domain_bias(comparison, level),
+                                    self_assessment_prediction(comparison, level),
+                                    comparison["candidate"].nunique())
