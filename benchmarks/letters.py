@@ -30,11 +30,18 @@ import time
 import warnings
 
 from evalkit.calendar import add_business_days
+from evalkit.certification import set_profile
 from evalkit.demo import init_workspace
 from evalkit.evaluation import workflow
 from evalkit.letters import batch as letters
 from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import open_store
+
+
+#: A profile every program's eligibility rules admit (years in management and leadership in a call centre).
+PROFILE = {"education": {"highest": "bachelor"},
+           "experience": [{"years": 3, "role": "management", "call_center": True, "employer": "private"},
+                          {"years": 2, "role": "strategic_leadership", "call_center": True, "employer": "private"}]}
 
 
 def build(workspace: Path, n: int, seed: int = 7) -> list[int]:
@@ -46,12 +53,13 @@ def build(workspace: Path, n: int, seed: int = 7) -> list[int]:
     today = dt.date.today()
     ids = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", workflow.SignoffWarning)
+        warnings.simplefilter("ignore", UserWarning)  # no sign-off, knowledge assessments not recorded
         for i in range(n):
-            program = ("CCOM", "CCSL", "ICMI-PA")[i % 3]
+            program = ("CCOM", "CCSL", "ICMI-SL")[i % 3]
             ext = f"B-{i:04d}"
             workflow.add_candidate(store, ext, f"First{i}", f"Last{i}", f"{ext}@example.org", "Bench Org",
                                    actor="bench")
+            set_profile(store, ext, PROFILE, actor="bench")
             received = add_business_days(today, -rng.randint(15, 40))
             sid = workflow.receive_submission(store, ext, program, received, True, actor="bench")
             workflow.assign_raters(store, sid, ["bench.r1", "bench.r2"], actor="bench")

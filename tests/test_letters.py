@@ -412,17 +412,102 @@ def test_nothing_leaks_from_one_letter_into_the_next_on_a_reused_kernel(demo_cop
     (stats,) = batch.kernel_stats
     reasons = stats["retirements"]
     # what the letters changed was found, and their kernels replaced; the others kept theirs
-    assert len(reasons) == 6 and stats["kernel_starts"] == 7 and stats["letters"] == len(waiting)
-    for expected in ("imported leaky_module", "IPython events", "display formatters", "environment",
-                     "working directory", "threads", "the kernel died"):
+    assert len(reasons) == 7 and stats["kernel_starts"] == 8 and stats["letters"] == len(waiting)
+    for expected in ("globals of evalkit.evaluation.workflow", "imported leaky_module", "IPython events",
+                     "display formatters", "environment", "working directory", "threads", "the kernel died"):
         assert any(expected in r for r in reasons), (expected, reasons)
     for sid in waiting:
         if sid != died:
             nb = nbformat.read(demo_copy / "letters" / f"{sid:05d}_{status[sid]['candidate_id']}.ipynb", 4)
             if sid > waiting[actions.index("display")]:
                 assert "LEAKED" not in json.dumps([c.get("outputs") for c in nb.cells])
-            # every letter's cells are numbered as on a new kernel
-            assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+            # every letter's cells are numbered as on a new kernel (the parameters cell, whose defaults the
+            # injected cell replaces, is not run)
+            assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [None, 1, 2, 3]
+    store.dispose()
+
+
+EVALKIT_PROBE = '''\
+import hashlib, json, sys
+import evalkit.letters.content, evalkit.store, evalkit.templates
+
+
+def _picture():
+    # evalkit's state as this test sees it, independently of the engine's own check: every evalkit module's globals
+    # (names and identities), what the containers among them hold, the attributes of evalkit's classes and the
+    # number of entries of its lru caches
+    out = {}
+    for name in sorted(n for n in sys.modules if n == "evalkit" or n.startswith("evalkit.")):
+        for key, value in sorted(vars(sys.modules[name]).items(), key=lambda kv: kv[0]):
+            if key in ("__builtins__", "__warningregistry__"):
+                continue
+            held = id(value)
+            if isinstance(value, dict):
+                held = [held, sorted((str(k), id(v)) for k, v in value.items())]
+            elif isinstance(value, (list, set)):
+                held = [held, sorted(map(id, value))]
+            elif isinstance(value, type) and value.__module__.startswith("evalkit"):
+                held = [held, sorted((k, id(v)) for k, v in vars(value).items())]
+            elif hasattr(value, "cache_info"):
+                held = [held, value.cache_info().currsize]
+            out[f"{name}.{key}"] = held
+    return out
+
+
+_seen = [name for name, seen in [
+    ("a dict entry", "leaked_by" in evalkit.letters.content._HELPERS),
+    ("a class attribute", hasattr(evalkit.store.Store, "leaked_by")),
+    ("the kept store", any("leaked_by" in s.cache for s in evalkit.letters.content._kept_stores.values())),
+] if seen]  # a cache entry left behind would change the picture
+assert not _seen, f"leaked from an earlier letter: {_seen}"
+print(hashlib.sha256(json.dumps(_picture()).encode()).hexdigest())
+action = ACTIONS.get(submission_id)
+if action == "dict":
+    evalkit.letters.content._HELPERS["leaked_by"] = submission_id
+elif action == "class":
+    evalkit.store.Store.leaked_by = submission_id
+elif action == "cache":
+    evalkit.templates.environment(True, line_comment_prefix="## leaked")
+elif action == "store":
+    for _store in evalkit.letters.content._kept_stores.values():
+        _store.cache["leaked_by"] = submission_id
+del _picture, _seen
+'''
+
+
+def test_evalkit_stays_loaded_and_its_state_is_the_same_for_every_letter(demo_copy, tmp_path):
+    # evalkit is kept loaded between letters (re-importing it for each one threw its caches away): its state at
+    # the start of every letter on a kernel is the same, and a letter that changes it in place (a dict entry, a
+    # class attribute, a cache entry, the kept store's cache) gets its kernel replaced before the next letter
+    store = open_store(demo_copy)
+    waiting = sorted(r["id"] for r in workflow.due_report(store) if r["state"] == "decided")
+    actions = [None, None, "dict", None, "class", "cache", "store", None]
+    plan = dict(zip(waiting, actions))
+    template = nbformat.read(letters.TEMPLATE, as_version=4)
+    template.cells.insert(2, nbformat.v4.new_code_cell(
+        f"ACTIONS = {plan!r}\n" + EVALKIT_PROBE))
+    nbformat.write(template, tmp_path / "probe.ipynb")
+
+    batch = letters.run_batch(demo_copy, jobs=1, template=tmp_path / "probe.ipynb")
+    status = {r["submission"]: r for r in batch.rows}
+    assert all(status[s]["status"] == "issued" for s in waiting), {s: r["error"] for s, r in status.items()}
+    (stats,) = batch.kernel_stats
+    # each change is found in the module that holds it (and in those that import what was changed)
+    reasons = stats["retirements"]
+    assert len(reasons) == 4 and stats["kernel_starts"] == 5
+    for reason, module in zip(reasons, ("evalkit.letters.content", "evalkit.store.database", "evalkit.templates",
+                                        "evalkit.letters.content")):
+        assert reason.startswith("the notebook changed the state of ") and module in reason, reasons
+    # the picture each letter took of evalkit at its start is the same as the previous letter's on the same kernel
+    pictures = []
+    for sid in waiting:
+        nb = nbformat.read(demo_copy / "letters" / f"{sid:05d}_{status[sid]['candidate_id']}.ipynb", 4)
+        probe = next(c for c in nb.cells if "ACTIONS" in c.source)
+        pictures.append("".join(o["text"] for o in probe.outputs if o.get("name") == "stdout").strip())
+    same_kernel = [i for i in range(1, len(waiting)) if plan.get(waiting[i - 1]) is None]
+    assert len(same_kernel) >= 3
+    for i in same_kernel:
+        assert pictures[i] == pictures[i - 1], (i, actions)
     store.dispose()
 
 

@@ -17,7 +17,7 @@ from ..delivery.outbox import enqueue
 from ..evaluation import appeals, workflow
 from ..store import Store, decisions, submissions
 from ..templates import environment
-from .batch import export_pdf
+from .page import export_pdf
 from .content import _HELPERS, _issuer, _paragraphs
 
 __all__ = ["appeal_letter_content", "render_appeal_letter", "write_appeal_letter", "next_letter"]

@@ -25,17 +25,13 @@ until the letter succeeds; ``manifest.csv``, ``manifest.json``.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import multiprocessing
 import os
 import re
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,20 +44,22 @@ from ..calendar import as_date
 from ..delivery.outbox import DeliveryError, enqueue
 from ..evaluation import workflow
 from ..store import Store, candidates, decisions, notifications, open_store, submissions
-from ..templates import TEMPLATES_DIR
-from .content import CONTENT_MIMETYPE, letter_content, letter_refusal, render_letter_html
+from . import worker
+from .content import letter_content, letter_refusal, render_letter_html
+from .page import CONTENT_MIMETYPE, export_html, export_pdf, letter_output
+from .worker import CELL_TIMEOUT
+
+#: The letter of an executed template (its data and HTML); kept here under its former name.
+_letter_output = letter_output
 
 __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "export_html", "export_pdf",
-           "letter_content", "render_letter_html", "MANIFEST_FIELDS"]
+           "letter_content", "render_letter_html", "MANIFEST_FIELDS", "CONTENT_MIMETYPE", "CELL_TIMEOUT"]
 
 #: The papermill template of the result letter.
 TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "result_letter.ipynb"
 
 MANIFEST_FIELDS = ("submission", "candidate", "candidate_id", "program", "attempt", "result", "issue_date",
                    "due_on", "late", "status", "seconds", "files", "sha256", "error", "emailed")
-
-#: Seconds allowed for one cell of a letter before the letter fails (and its kernel is replaced).
-CELL_TIMEOUT = 120
 
 
 # --- planning ----------------------------------------------------------------------------------------------
@@ -79,6 +77,11 @@ class LetterJob:
     stem: str
     reissue: bool = False
     recorded_files: list = field(default_factory=list)  # for a re-issue: the files as first issued
+    rubric_version: str | None = None
+
+    def for_worker(self) -> dict:
+        """What a worker process needs to produce the letter (plain values: workers do not import this module)."""
+        return {"submission": self.submission, "stem": self.stem, "issue_date": self.issue_date.isoformat()}
 
 
 def _stem(submission_id: int, external_id: str) -> str:
@@ -108,7 +111,8 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
     query = (sa.select(submissions.c.id, submissions.c.state, submissions.c.program_id, submissions.c.attempt,
                        submissions.c.due_on, submissions.c.is_benchmark, candidates.c.external_id,
                        candidates.c.first_name, candidates.c.last_name, notifications.c.issued_on,
-                       notifications.c.files, notifications.c.late, decisions.c.decided_on)
+                       notifications.c.files, notifications.c.late, decisions.c.decided_on,
+                       submissions.c.rubric_version)
              .join(candidates, candidates.c.id == submissions.c.candidate_id)
              .outerjoin(notifications, notifications.c.submission_id == submissions.c.id)
              .outerjoin(decisions, decisions.c.submission_id == submissions.c.id)
@@ -136,7 +140,7 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
             not_done.append(_row(sid, row, status="refused", error=refusal))
             continue
         job = LetterJob(sid, row["external_id"], row["program_id"], row["attempt"], as_date(row["due_on"], "due"),
-                        issue_date, _stem(sid, row["external_id"]))
+                        issue_date, _stem(sid, row["external_id"]), rubric_version=row["rubric_version"])
         if row["state"] == "notified":
             issued = as_date(row["issued_on"], "issued")
             if not force:
@@ -161,149 +165,6 @@ def _row(sid: int, row: dict | None = None, **values) -> dict:
                    program=row["program_id"], attempt=row["attempt"], due_on=row["due_on"])
     out.update(values)
     return out
-
-
-# --- export ------------------------------------------------------------------------------------------------
-
-_exporter = None
-
-
-def _letter_output(nb) -> tuple[dict, str]:
-    """The letter's data and HTML from an executed template (the output carrying the letter mimetype)."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") in ("display_data", "execute_result") and \
-                    CONTENT_MIMETYPE in output.get("data", {}):
-                return output["data"][CONTENT_MIMETYPE], output["data"]["text/html"]
-    raise ValueError("the executed template displayed no letter (expected an output with "
-                     f"{CONTENT_MIMETYPE}; does it call evalkit.letters.content.show_letter?)")
-
-
-def export_html(nb) -> str:
-    """The letter of an executed template as a standalone HTML page (no code, nothing loaded from elsewhere)."""
-    global _exporter
-    import jinja2
-    import nbformat
-    from nbconvert.exporters import TemplateExporter
-
-    if _exporter is None:
-        _exporter = TemplateExporter(extra_loaders=[jinja2.FileSystemLoader(TEMPLATES_DIR)],
-                                     template_file="nbconvert_letter.html.j2")
-        _exporter.file_extension = ".html"
-    content, letter = _letter_output(nb)
-    only_letter = nbformat.v4.new_notebook(metadata=nb.metadata)
-    only_letter.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/html": letter})])]
-    title = content.get("title") or (f"Result letter: {content['candidate']['name']} ({content['program']['id']}, "
-                                     f"submission {content['submission']})")
-    body, _ = _exporter.from_notebook_node(only_letter, resources={"letter_title": title})
-    return body
-
-
-def _no_fetch(url, *args, **kwargs):
-    raise ValueError(f"letters load nothing from elsewhere (refused {url[:80]})")
-
-
-def export_pdf(page_html: str) -> bytes:
-    """The letter page as PDF (WeasyPrint; any URL in the page is refused rather than fetched)."""
-    import weasyprint
-
-    return weasyprint.HTML(string=page_html, url_fetcher=_no_fetch).write_pdf()
-
-
-# --- worker processes --------------------------------------------------------------------------------------
-
-_worker: dict = {}
-
-
-def _watch_parent(parent: int, kernel) -> None:
-    """A worker outlives a killed batch by at most half a second: it kills its kernel and exits."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    kernel.kill_now()
-    os._exit(1)
-
-
-def _worker_init(template: str, workspace: str, out: str, pdf: bool, parent: int) -> None:
-    from multiprocessing.util import Finalize
-
-    from .engine import WarmKernel
-
-    os.umask(0o077)  # letters are confidential: owner-only files
-    # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the one it is on.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up = f"from evalkit.letters.content import warm_up as _w\n_w({workspace!r})\ndel _w"
-    kernel = WarmKernel(preload=["evalkit.letters.content", "IPython.display"], warm_up_code=warm_up)
-    Finalize(kernel, kernel.shutdown, exitpriority=10)  # worker processes skip atexit handlers
-    threading.Thread(target=_watch_parent, args=(parent, kernel), daemon=True).start()
-    kernel.launch()  # the kernel boots while this process imports papermill and nbconvert
-
-    import nbconvert.exporters  # noqa: F401
-    import nbformat
-    import papermill  # noqa: F401
-
-    _worker.update(template=nbformat.read(template, as_version=4), workspace=workspace, out=Path(out), pdf=pdf,
-                   kernel=kernel)
-
-
-def _one_line(exc: BaseException) -> str:
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(exc, PapermillExecutionError):
-        text = f"{exc.ename}: {exc.evalue}"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
-def _produce(job: LetterJob) -> dict:
-    """In a worker: run the template for one letter, export it, write its files. Never raises."""
-    import papermill
-
-    started = time.perf_counter()
-    out: Path = _worker["out"]
-    executed = outputs.temporary_name(out / job.stem, ".ipynb")  # papermill wants the .ipynb suffix
-    row = {"submission": job.submission, "status": "failed", "files": [], "error": None, "result": None,
-           "candidate": None}
-    try:
-        nb = papermill.execute_notebook(
-            _worker["template"], str(executed),
-            parameters={"workspace": _worker["workspace"], "submission_id": job.submission,
-                        "issue_date": job.issue_date.isoformat()},
-            engine_name="evalkit_warm", warm_kernel=_worker["kernel"], kernel_name="python3",
-            progress_bar=False, request_save_on_cell_execute=False, execution_timeout=CELL_TIMEOUT)
-        content, _ = _letter_output(nb)
-        page = export_html(nb)
-        files = {".html": page.encode("utf-8")}
-        if _worker["pdf"]:
-            files[".pdf"] = export_pdf(page)
-        written = []
-        for suffix, data in files.items():
-            path = out / f"{job.stem}{suffix}"
-            written.append({"path": path.name, "sha256": outputs.write_private(path, data)})
-        with open(executed, "rb") as f:  # written by papermill: on disk before it becomes the record
-            data = f.read()
-            os.fsync(f.fileno())
-        record = out / f"{job.stem}.ipynb"
-        os.replace(executed, record)
-        written.insert(0, {"path": record.name, "sha256": hashlib.sha256(data).hexdigest()})
-        with contextlib.suppress(FileNotFoundError):
-            (out / "failed" / f"{job.stem}.ipynb").unlink()
-        row.update(status="done", files=written, result=content["result"], candidate=content["candidate"]["name"])
-    except Exception as exc:  # a failed letter is reported; the batch goes on
-        row["error"] = _one_line(exc)
-        if executed.exists():
-            (out / "failed").mkdir(mode=0o700, exist_ok=True)
-            os.replace(executed, out / "failed" / f"{job.stem}.ipynb")
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            executed.unlink()
-    row["seconds"] = round(time.perf_counter() - started, 3)
-    kernel = _worker["kernel"]
-    row["kernel"] = {"pid": os.getpid(), "kernel_starts": kernel.starts, "letters": kernel.runs,
-                     "retirements": list(kernel.retirements)}
-    return row
 
 
 # --- the batch ---------------------------------------------------------------------------------------------
@@ -394,10 +255,12 @@ def run_batch(workspace, *, program: str | None = None, only: Iterable[int] | No
         with store.exclusive("letters"):  # one batch per database, whatever its output folder
             outputs.remove_stale_temporaries(out)  # left by a batch killed mid-write; nothing of other programs
             manifest = _Manifest(out, store)
-            manifest.update(not_done)
-            rows, stats = _run_jobs(store, planned, str(workspace), out, pdf, jobs, template, progress, manifest,
-                                    actor, stage or (lambda message: None))
-            manifest.write()
+            try:
+                manifest.append(not_done)
+                rows, stats = _run_jobs(store, planned, str(workspace), out, pdf, jobs, template, progress,
+                                        manifest, actor, stage or (lambda message: None))
+            finally:
+                manifest.close()
         return BatchResult(sorted(not_done + rows, key=lambda r: r["submission"]), out,
                            time.perf_counter() - started, stats)
     finally:
@@ -416,26 +279,31 @@ def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, man
         return [], []
     n_workers = min(jobs or min(os.cpu_count() or 1, 4), total)
     stage(f"{total} letter(s) to issue; starting {n_workers} worker(s), each with a kernel of its own "
-          "(the first letter takes 10-20 s, the next ones a fraction of a second)")
+          "(the first letters take a few seconds, the next ones a fraction of a second each)")
     rows: list[dict] = []
     kernels: dict[int, dict] = {}
+    # Each kernel's warm-up produces one letter of every rubric version in the batch, so that no letter meets a
+    # rubric (or imports a module) its kernel has not seen: that would change the kernel's state and replace it.
+    samples = {}
+    for job in planned:
+        samples.setdefault((job.program, job.rubric_version), (job.submission, job.issue_date.isoformat()))
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(n_workers, mp_context=context, initializer=_worker_init,
-                                initargs=(str(template), workspace, str(out), pdf, os.getpid())) as pool:
-        futures = {pool.submit(_produce, job): job for job in planned}
+    with cf.ProcessPoolExecutor(n_workers, mp_context=context, initializer=worker.init,
+                                initargs=(str(template), workspace, str(out), pdf, os.getpid(),
+                                          list(samples.values()))) as pool:
+        futures = {pool.submit(worker.produce, job.for_worker()): job for job in planned}
         try:
             for future in cf.as_completed(futures):
                 job = futures[future]
                 try:
                     produced = future.result()
                 except Exception as exc:  # the worker process itself died
-                    produced = {"status": "failed", "files": [], "error": _one_line(exc), "seconds": None}
+                    produced = {"status": "failed", "files": [], "error": worker.one_line(exc), "seconds": None}
                 if "kernel" in produced:
                     kernels[produced["kernel"]["pid"]] = produced["kernel"]
                 row = _finish(store, job, produced, out, actor)
                 rows.append(row)
-                manifest.update([row])
-                manifest.write(throttle=True)
+                manifest.append([row])
                 if progress:
                     progress(len(rows), total, row)
         except BaseException:
@@ -469,7 +337,7 @@ def _finish(store: Store, job: LetterJob, produced: dict, out: Path, actor: str)
             row["emailed"] = _queue_email(tx, store, job, row, out)
         row["status"] = "issued"
     except (workflow.WorkflowError, DeliveryError, sa.exc.SQLAlchemyError) as exc:
-        row.update(status="failed", error=f"letter written but not recorded: {_one_line(exc)}")
+        row.update(status="failed", error=f"letter written but not recorded: {worker.one_line(exc)}")
     return row
 
 
@@ -499,20 +367,41 @@ class _Manifest:
     A row of this batch replaces the earlier row of its submission, except that a ``skipped`` row keeps an earlier
     row. Letters recorded in the store with files in this folder but missing from the manifest (a batch killed
     between recording and writing the manifest) get their row back from the notification record.
+
+    While a batch runs, each letter's row is appended to both files as it is done, at a cost that does not grow with
+    the batch (rewriting both files for every letter made a batch quadratic); a submission may then have two rows,
+    and the later one counts (as :meth:`load` reads them). :meth:`close` writes both files anew with one row per
+    submission. Both files stay valid whatever moment the batch is killed at: each append is one ``write`` that
+    lies within one page of the file (a write that crosses a page boundary is the only kind a kill can cut in
+    two), into whitespace the JSON array keeps before its closing brackets (grown, when full, by writing the file
+    anew and renaming it into place, which doubles the room); a CSV line that would cross a page boundary is
+    moved past it with empty lines, which CSV readers skip.
     """
+
+    #: The unit within which a write cannot be cut by a kill (Linux copies a write to the page cache page by page
+    #: and checks for a fatal signal only between pages).
+    PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    #: Room reserved for rows in the JSON file at least (bytes of whitespace before the closing brackets).
+    ROOM = 64 * 1024
+    _CLOSE = b"\n]}\n"
 
     def __init__(self, out: Path, store: Store):
         self.out = out
-        self.rows: dict[int, dict] = {}
-        self._written = 0.0
-        path = out / "manifest.json"
-        if path.exists():
-            try:
-                self.rows = {int(r["submission"]): r for r in json.loads(path.read_text("utf-8"))["letters"]}
-            except (ValueError, KeyError, TypeError):
-                raise workflow.WorkflowError(f"{path} is not a letters manifest; move it away and run again") \
-                    from None
+        self.rows: dict[int, dict] = self.load(out)
         self._recover(store)
+        self._json = self._csv = None
+        self._open()
+
+    @staticmethod
+    def load(out: Path) -> dict[int, dict]:
+        """The rows of an output folder's ``manifest.json`` by submission (a later row of a submission counts)."""
+        path = out / "manifest.json"
+        if not path.exists():
+            return {}
+        try:
+            return {int(r["submission"]): r for r in json.loads(path.read_text("utf-8"))["letters"]}
+        except (ValueError, KeyError, TypeError):
+            raise workflow.WorkflowError(f"{path} is not a letters manifest; move it away and run again") from None
 
     def _recover(self, store: Store) -> None:
         folder = str(self.out.resolve()) + os.sep
@@ -531,28 +420,87 @@ class _Manifest:
                     issue_date=r["issued_on"], late=r["late"], status="issued",
                     files=[{"path": Path(f["path"]).name, "sha256": f["sha256"]} for f in files])
 
-    def update(self, rows: Iterable[dict]) -> None:
+    # --- the files ---------------------------------------------------------------------------------------
+
+    def _json_text(self, room: int) -> tuple[bytes, int]:
+        """The JSON file with one row per submission and ``room`` bytes of whitespace before its closing brackets;
+        and where the next row goes."""
+        rows = [json.dumps(_jsonable(self.rows[k]), ensure_ascii=False) for k in sorted(self.rows)]
+        head = json.dumps({"generated_at": dt.datetime.now().isoformat(timespec="seconds")})[:-1]
+        body = (head + ', "letters": [' + ("\n" + ",\n".join(rows) if rows else "")).encode("utf-8")
+        return body + b" " * room + self._CLOSE, len(body)
+
+    def _csv_text(self) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, MANIFEST_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for k in sorted(self.rows):
+            writer.writerow(_csv_row(self.rows[k]))
+        return buffer.getvalue().encode("utf-8")
+
+    def _open(self, room: int | None = None) -> None:
+        """Write both files anew (one row per submission), with room in the JSON file, and keep them open."""
+        self._close_files()
+        text, self._json_at = self._json_text(max(self.ROOM, room or 0))
+        self._json_end = len(text) - len(self._CLOSE)  # where the room ends
+        self._json_rows = len(self.rows)
+        outputs.write_private(self.out / "manifest.json", text)
+        data = self._csv_text()
+        outputs.write_private(self.out / "manifest.csv", data)
+        self._csv_at = len(data)
+        self._json = os.open(self.out / "manifest.json", os.O_WRONLY)
+        self._csv = os.open(self.out / "manifest.csv", os.O_WRONLY)
+
+    def _close_files(self) -> None:
+        for fd in (self._json, self._csv):
+            if fd is not None:
+                os.close(fd)
+        self._json = self._csv = None
+
+    def _page_fit(self, at: int, size: int) -> int:
+        """Where a write of ``size`` bytes (at most a page) starting at ``at`` or later lies within one page: ``at``
+        itself if it fits, else the next page boundary."""
+        if at // self.PAGE == (at + size - 1) // self.PAGE:
+            return at
+        return (at // self.PAGE + 1) * self.PAGE
+
+    def append(self, rows: Iterable[dict]) -> None:
+        """Add rows (a ``skipped`` row does not replace an earlier one) to both files, each in one write."""
         for row in rows:
             if row["status"] == "skipped" and row["submission"] in self.rows:
                 continue
             self.rows[row["submission"]] = row
+            json_row = (",\n" if self._json_rows else "\n").encode() + \
+                json.dumps(_jsonable(row), ensure_ascii=False).encode("utf-8")
+            buffer = io.StringIO()
+            csv.DictWriter(buffer, MANIFEST_FIELDS, lineterminator="\n").writerow(_csv_row(row))
+            csv_row = buffer.getvalue().encode("utf-8")
+            json_at = self._page_fit(self._json_at, len(json_row))
+            if max(len(json_row), len(csv_row)) > self.PAGE or json_at + len(json_row) > self._json_end:
+                # a row longer than a page, or no room left: both files anew (with the row), with twice the room
+                self._open(room=2 * self._json_end)
+                continue
+            os.pwrite(self._json, json_row, json_at)
+            self._json_at = json_at + len(json_row)
+            self._json_rows += 1
+            csv_at = self._page_fit(self._csv_at, len(csv_row))
+            if csv_at > self._csv_at:  # empty lines up to the page boundary: one write within the last page
+                os.pwrite(self._csv, b"\n" * (csv_at - self._csv_at), self._csv_at)
+            os.pwrite(self._csv, csv_row, csv_at)
+            self._csv_at = csv_at + len(csv_row)
 
-    def write(self, throttle: bool = False) -> None:
-        """Write both files atomically (with ``throttle``, at most once a second)."""
-        if throttle and time.monotonic() - self._written < 1.0:
-            return
-        rows = [self.rows[k] for k in sorted(self.rows)]
-        doc = {"generated_at": dt.datetime.now().isoformat(timespec="seconds"), "letters": [_jsonable(r) for r in rows]}
-        outputs.write_private(self.out / "manifest.json", json.dumps(doc, indent=1, ensure_ascii=False))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, MANIFEST_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**{k: _csv_value(r.get(k)) for k in MANIFEST_FIELDS},
-                             "files": ";".join(f["path"] for f in r.get("files") or []),
-                             "sha256": ";".join(f["sha256"] for f in r.get("files") or [])})
-        outputs.write_private(self.out / "manifest.csv", buffer.getvalue())
-        self._written = time.monotonic()
+    def close(self) -> None:
+        """Write both files anew with one row per submission and nothing else (at the end of a batch)."""
+        self._close_files()
+        text, _ = self._json_text(0)
+        outputs.write_private(self.out / "manifest.json", text)
+        outputs.write_private(self.out / "manifest.csv", self._csv_text())
+
+
+def _csv_row(row: dict) -> dict:
+    return {**{k: _csv_value(row.get(k)) for k in MANIFEST_FIELDS},
+            "files": ";".join(f["path"] for f in row.get("files") or []),
+            "sha256": ";".join(f["sha256"] for f in row.get("files") or [])}
 
 
 def _jsonable(row: dict) -> dict:

@@ -9,6 +9,7 @@ shown as text. The papermill template ``notebooks/templates/result_letter.ipynb`
 does both and displays the letter."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 
@@ -234,6 +235,13 @@ def _jsonable(value):
 CONTENT_MIMETYPE = "application/vnd.evalkit.letter+json"
 
 
+#: Stores a warm kernel keeps open for its letters (:func:`warm_up`), by workspace as the template is given it: one
+#: store (its connections, compiled queries and programs) serves every letter of a batch, instead of the database
+#: being opened, programs.yaml read and every query compiled anew for each letter. Filled at warm-up only, so the
+#: kernel's check after each letter finds it as it was. A notebook run by hand opens and closes its own store.
+_kept_stores: dict[str, Store] = {}
+
+
 def show_letter(workspace=None, submission_id: int | None = None, issue_date=None) -> None:
     """Display the letter of a submission in a notebook: the HTML, with the content it was built from as data.
 
@@ -243,7 +251,10 @@ def show_letter(workspace=None, submission_id: int | None = None, issue_date=Non
     from IPython.display import display
 
     workspace = workspace or os.environ.get("EVALKIT_WORKSPACE") or "workspace"
-    store = open_store(workspace)
+    store = _kept_stores.get(str(workspace))
+    own = store is None
+    if own:
+        store = open_store(workspace)
     try:
         if submission_id is None:
             submission_id = _first_letter(store)
@@ -252,7 +263,8 @@ def show_letter(workspace=None, submission_id: int | None = None, issue_date=Non
                 return
         content = letter_content(store, submission_id, issue_date or dt.date.today())
     finally:
-        store.dispose()
+        if own:
+            store.dispose()
     display({"text/html": render_letter_html(content), CONTENT_MIMETYPE: _jsonable(content)}, raw=True)
 
 
@@ -264,10 +276,21 @@ def _first_letter(store: Store) -> int | None:
             .order_by(submissions.c.state, submissions.c.id).limit(1)).scalar()
 
 
-def warm_up(workspace) -> None:
-    """Produce (and throw away) one letter of the workspace, so that a warm kernel has imported and initialised
-    everything a letter needs before its baseline is taken (see :mod:`evalkit.letters.engine`). Never raises."""
+def warm_up(workspace, samples=()) -> None:
+    """Prepare a warm kernel for a batch's letters before its baseline is taken (see :mod:`evalkit.letters.engine`):
+    keep a store of the workspace open for them, read every program, and produce (and throw away) the letter of
+    each sample, a ``(submission id, issue date)`` pair (one per rubric version of the batch; default the first
+    decided submission, today), so that everything a letter imports, reads and compiles is there before the first
+    one. Never raises."""
     try:
-        show_letter(workspace)
-    except Exception:  # a sample with bad data only makes the warm-up less complete
-        pass
+        store = _kept_stores.get(str(workspace)) or open_store(workspace)
+        _kept_stores[str(workspace)] = store
+        programs = workflow.registered_programs(store)
+    except Exception:  # a workspace that cannot be opened fails every letter, with its reason
+        return
+    for program_id in programs:
+        with contextlib.suppress(Exception):
+            workflow.program(store, program_id)
+    for submission_id, issue_date in list(samples) or [(None, None)]:
+        with contextlib.suppress(Exception):  # a sample with bad data only makes the warm-up less complete
+            show_letter(workspace, submission_id, issue_date)

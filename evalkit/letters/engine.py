@@ -63,29 +63,108 @@ class KernelResetError(RuntimeError):
 # Runs inside the kernel, in a private module that survives the namespace reset. Kept as source text so that the
 # kernel needs nothing importable from this package to reset itself.
 _KERNEL_SIDE = r'''
-import builtins, gc, hashlib, os, sys, threading, warnings
+import builtins, collections, functools, gc, hashlib, os, sys, threading, types, warnings
 from IPython import get_ipython
 
 _baseline = None
 _fresh = ()
+_checked = ()
+_caches = ()
 _ignored = {}
+_SKIP = frozenset({"__warningregistry__"})
+_DEPTH = 4
+_LRU = type(functools.lru_cache()(lambda: None))
+_SCALARS = (str, bytes, int, float, complex, bool, type(None), range, types.ModuleType)
 
 
-def _is_fresh(name):
-    return any(name == p or name.startswith(p + ".") for p in _fresh)
+def _within(name, packages):
+    return any(name == p or name.startswith(p + ".") for p in packages)
 
 
 def _digest(value):
     return hashlib.sha1(repr(value).encode("utf-8", "backslashreplace")).hexdigest()
 
 
+def _namespace(name, module):
+    namespace = getattr(module, "__dict__", None)
+    if name in ("__main__", __name__) or _within(name, _fresh) or not isinstance(namespace, dict):
+        return None
+    namespace = dict(namespace)
+    for key in _ignored.get(name, _SKIP):
+        namespace.pop(key, None)
+    return namespace
+
+
 def _module_globals():
+    # Every module's global names and the identity of what each is bound to, in order: rebinding a name (a
+    # monkey-patched function, a set flag), adding or deleting one changes it.
     out = {}
     for name, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
-        if name not in ("__main__", __name__) and not _is_fresh(name) and isinstance(namespace, dict):
-            skip = _ignored.get(name, ("__warningregistry__",))
-            out[name] = hash(frozenset((k, id(v)) for k, v in list(namespace.items()) if k not in skip))
+        if name in ("__main__", __name__) or not isinstance(namespace, dict) or (_fresh and _within(name, _fresh)):
+            continue
+        skip = _ignored.get(name, _SKIP)
+        if any(key in namespace for key in skip):
+            namespace = _namespace(name, module)
+        out[name] = hash((tuple(namespace), tuple(map(id, namespace.values()))))
+    return out
+
+
+def _state(value, depth, memo):
+    # What an object of a checked package holds, as a hashable value: its identity and, recursively, what its
+    # containers hold, the attributes of the checked packages' classes and instances, the code, defaults,
+    # attributes and closure of functions, and the number of entries of lru caches. Changes made in place
+    # (an item added to a dict, a class attribute set, a cache filled) change it.
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    memo[key] = key  # a cycle ends at the identity
+    kind = type(value)
+    if depth <= 0 or isinstance(value, _SCALARS):
+        return key
+    depth -= 1
+    if issubclass(kind, dict):
+        out = (key, tuple((id(k), _state(v, depth, memo)) for k, v in list(value.items())))
+    elif issubclass(kind, (list, tuple, collections.deque)):
+        out = (key, tuple(_state(v, depth, memo) for v in list(value)))
+    elif issubclass(kind, (set, frozenset)):
+        out = (key, hash(frozenset(map(id, value))))
+    elif issubclass(kind, _LRU):
+        out = (key, value.cache_info().currsize, _state(value.__wrapped__, depth, memo),
+               _state(getattr(value, "__dict__", None), depth, memo))
+    elif issubclass(kind, types.FunctionType):
+        cells = []
+        for cell in value.__closure__ or ():
+            try:
+                cells.append(_state(cell.cell_contents, depth, memo))
+            except ValueError:  # an empty cell
+                cells.append(None)
+        out = (key, id(value.__code__), _state(value.__defaults__, depth, memo),
+               _state(value.__kwdefaults__, depth, memo), _state(value.__dict__, depth, memo), tuple(cells))
+    elif issubclass(kind, type):
+        # a class's __dict__ is a new proxy at every access: its items are traced, not its identity
+        out = key
+        if _within(value.__dict__.get("__module__") or "", _checked):
+            out = (key, tuple((k, _state(v, depth, memo)) for k, v in list(value.__dict__.items())))
+    elif _within(getattr(kind, "__module__", None) or "", _checked):
+        attributes = getattr(value, "__dict__", None)
+        slots = [s for c in kind.__mro__ for s in getattr(c, "__slots__", ()) if s not in ("__dict__", "__weakref__")]
+        out = (key, _state(attributes, depth, memo),
+               tuple(_state(getattr(value, s, None), depth, memo) for s in slots))
+    else:
+        out = key
+    memo[key] = out
+    return out
+
+
+def _package_state():
+    memo = {}
+    out = {}
+    for name in sorted(n for n in sys.modules if _within(n, _checked) and not _within(n, _fresh)):
+        namespace = _namespace(name, sys.modules[name])
+        if namespace is not None:
+            namespace.pop("__builtins__", None)
+            out[name] = hash(tuple((k, _state(v, _DEPTH, memo)) for k, v in namespace.items()))
     return out
 
 
@@ -94,6 +173,7 @@ def fingerprint():
     formatters = ip.display_formatter.formatters
     return {
         "module globals": _module_globals(),
+        "package state": _package_state(),
         "builtins": _digest(sorted((k, id(v)) for k, v in vars(builtins).items())),
         "threads": _digest(sorted(t.ident for t in threading.enumerate())),
         "working directory": _digest(os.getcwd()),
@@ -116,8 +196,12 @@ def fingerprint():
 
 def _clear():
     get_ipython().reset(new_session=True)
-    for name in [n for n in sys.modules if _is_fresh(n)]:
+    for name in [n for n in sys.modules if _within(n, _fresh)]:
         del sys.modules[name]
+    for module, attribute in _caches:
+        cached = getattr(sys.modules.get(module), attribute, None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
     gc.collect(1)  # the young objects of the last notebook; a full collection would cost ~40 ms
 
 
@@ -130,7 +214,7 @@ def _cache_fresh_code():
     cache = {}
 
     def get_code(self, fullname):
-        if not _is_fresh(fullname):
+        if not _within(fullname, _fresh):
             return original(self, fullname)
         stat = os.stat(self.path)
         key = (self.path, stat.st_mtime_ns, stat.st_size)
@@ -141,14 +225,16 @@ def _cache_fresh_code():
     SourceFileLoader.get_code = get_code
 
 
-def configure(fresh, ignored):
-    global _fresh, _ignored
-    _fresh = tuple(fresh)
+def configure(fresh, checked, caches, ignored):
+    global _fresh, _checked, _caches, _ignored
+    _fresh, _checked = tuple(fresh), tuple(checked)
+    _caches = tuple(tuple(name.rsplit(".", 1)) for name in caches)
     _ignored = {}
     for name in ignored:
         module, _, attribute = name.rpartition(".")
-        _ignored.setdefault(module, {"__warningregistry__"}).add(attribute)
-    _cache_fresh_code()
+        _ignored.setdefault(module, set(_SKIP)).add(attribute)
+    if _fresh:
+        _cache_fresh_code()
 
 
 def warm_up(preload):
@@ -167,24 +253,32 @@ def _names(items):
 
 
 def reset():
-    # Clear the namespace and the fresh packages; return what differs from the warm baseline.
+    # Clear the namespace, the fresh packages and the per-notebook caches; return what differs from the baseline.
     _clear()
     now = fingerprint()
-    changed = [k for k, v in now.items() if k != "module globals" and _baseline[k] != v]
+    changed = [k for k, v in now.items() if k not in ("module globals", "package state") and _baseline[k] != v]
     before, after = _baseline["module globals"], now["module globals"]
     if set(after) - set(before):
         changed.append("imported " + _names(set(after) - set(before)))
     altered = [m for m in before if m in after and after[m] != before[m]]
     if altered:
         changed.append("globals of " + _names(altered))
+    before, after = _baseline["package state"], now["package state"]
+    altered = [m for m in before if m in after and after[m] != before[m] and m not in altered]
+    if altered:
+        changed.append("the state of " + _names(altered))
     return changed
 '''
 
 _SIDE_MODULE = "_evalkit_warm_kernel"
 
 #: Module globals that legitimately change in every notebook: SQLAlchemy numbers each Column it creates with a
-#: global counter, and every notebook re-imports evalkit's schema. Counters carry nothing of a notebook's data.
+#: global counter. Counters carry nothing of a notebook's data.
 IGNORED_GLOBALS = ("sqlalchemy.util.langhelpers._creation_order",)
+
+#: Caches emptied after every notebook (before the check): memos of pure functions whose keys are a letter's own
+#: values (its dates), so that nothing of one letter stays in the kernel and the check finds them as they were.
+CLEARED_CACHES = ("evalkit.calendar.long_date",)
 
 
 class _ThisPython(KernelSpecManager):
@@ -219,12 +313,20 @@ class WarmKernel:
     ----------
     preload : sequence of str
         Modules every notebook imports, imported once at warm-up so that a notebook importing them does not count
-        as a change. Modules of ``fresh_packages`` are dropped again after warm-up and re-imported by each notebook.
+        as a change.
     warm_up_code : str, optional
         Code run after the imports, before the baseline is taken: it should do what a notebook does, on neutral
-        data, so that modules imported lazily on first use belong to the baseline.
+        data, so that modules imported lazily on first use and caches of configuration (programs, rubrics,
+        compiled templates) belong to the baseline.
+    checked_packages : sequence of str
+        Packages kept loaded across notebooks whose state is checked in depth after each one (default
+        ``evalkit``): what every module-level container, class, instance, function and lru cache of theirs holds,
+        not only which object each global name is bound to.
+    clear_caches : sequence of str
+        Dotted names of lru-cached functions emptied after every notebook (default :data:`CLEARED_CACHES`).
     fresh_packages : sequence of str
-        Packages whose modules are dropped after every notebook.
+        Packages whose modules are dropped after every notebook and imported anew by the next one (default none:
+        re-importing evalkit for every letter cost ~90 ms and threw its caches away).
     ignore_globals : sequence of str
         Dotted names of module globals that may change without retiring the kernel (default
         :data:`IGNORED_GLOBALS`).
@@ -232,15 +334,19 @@ class WarmKernel:
         Seconds to wait for a new kernel.
     """
 
-    def __init__(self, preload=(), warm_up_code: str = "", fresh_packages=("evalkit",),
-                 ignore_globals=IGNORED_GLOBALS, startup_timeout: float = 60):
+    def __init__(self, preload=(), warm_up_code: str = "", checked_packages=("evalkit",),
+                 clear_caches=CLEARED_CACHES, fresh_packages=(), ignore_globals=IGNORED_GLOBALS,
+                 startup_timeout: float = 60):
         self.preload = list(preload)
         self.ignore_globals = list(ignore_globals)
         self.warm_up_code = warm_up_code
+        self.checked_packages = list(checked_packages)
+        self.clear_caches = list(clear_caches)
         self.fresh_packages = list(fresh_packages)
         self.startup_timeout = startup_timeout
         self.km: AsyncKernelManager | None = None
         self.kc = None
+        self.language_info: dict | None = None
         self._socket_dir: str | None = None
         self.retire_reason: str | None = None
         self._ready = False
@@ -248,6 +354,8 @@ class WarmKernel:
         self.starts = 0
         self.runs = 0
         self.retirements: list[str] = []
+        #: The notebook the engine executed last (papermill marks a failed one in place): a failed letter's record.
+        self.last_notebook = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -297,22 +405,39 @@ class WarmKernel:
         self.starts += 1
         setup = (f"import sys as _s, types as _t\n_m = _t.ModuleType({_SIDE_MODULE!r})\n"
                  f"exec({_KERNEL_SIDE!r}, _m.__dict__)\n_s.modules[{_SIDE_MODULE!r}] = _m\n"
-                 f"_m.configure({self.fresh_packages!r}, {self.ignore_globals!r})\ndel _s, _t, _m\n"
-                 f"{self.warm_up_code}\n")
+                 f"_m.configure({self.fresh_packages!r}, {self.checked_packages!r}, {self.clear_caches!r}, "
+                 f"{self.ignore_globals!r})\ndel _s, _t, _m\n{self.warm_up_code}\n")
         # The baseline is taken the way every reset is run: as a user expression, outside any cell.
         try:
             await self._evaluate(setup, f"__import__({_SIDE_MODULE!r}).warm_up({self.preload!r})", "warm-up")
         except KernelResetError:
             self.retire("the warm-up failed")
             raise
+        # What papermill asks every notebook's kernel after its last cell; the same for every notebook of a kernel.
+        msg_id = self.kc.kernel_info()
+        while True:
+            reply = await self.kc.get_shell_msg(timeout=self.startup_timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        self.language_info = reply["content"]["language_info"]
         self._ready = True
 
-    def after_notebook(self, failed: bool) -> list[str]:
-        """Reset the kernel after a notebook; returns why it was retired (empty: it is clean and reusable)."""
+    #: The user expression that resets the kernel and returns what differs from the baseline (JSON).
+    RESET_EXPRESSION = f"__import__('json').dumps(__import__({_SIDE_MODULE!r}).reset())"
+
+    def after_notebook(self, failed: bool, reset_reply: dict | None = None) -> list[str]:
+        """Reset the kernel after a notebook; returns why it was retired (empty: it is clean and reusable).
+
+        ``reset_reply`` is the result of :attr:`RESET_EXPRESSION` if the engine already had it evaluated with the
+        notebook's last cell; otherwise the kernel is reset here, in a request of its own.
+        """
         if failed:
             return self.retire("a cell failed")
         try:
-            changed = run_sync(self._evaluate)("", f"__import__({_SIDE_MODULE!r}).reset()", "reset")
+            if reset_reply is None:
+                changed = run_sync(self._evaluate)("", f"__import__({_SIDE_MODULE!r}).reset()", "reset")
+            else:
+                changed = self._expression_value(reset_reply, "reset")
         except KernelResetError as exc:
             return self.retire(str(exc))
         if changed:
@@ -368,10 +493,15 @@ class WarmKernel:
             code, silent=not code, store_history=bool(code), timeout=timeout, output_hook=lambda msg: None,
             user_expressions={"out": f"__import__('json').dumps({expression})"})
         content = reply["content"]
-        result = content.get("user_expressions", {}).get("out", {})
-        if content["status"] != "ok" or result.get("status") != "ok":
-            failed = content if content["status"] != "ok" else result
-            raise KernelResetError(f"kernel {what} failed: {failed.get('ename')}: {failed.get('evalue')}")
+        if content["status"] != "ok":
+            raise KernelResetError(f"kernel {what} failed: {content.get('ename')}: {content.get('evalue')}")
+        return self._expression_value(content.get("user_expressions", {}).get("out", {}), what)
+
+    @staticmethod
+    def _expression_value(result: dict, what: str):
+        """The value of a user expression that evaluated to JSON text."""
+        if result.get("status") != "ok":
+            raise KernelResetError(f"kernel {what} failed: {result.get('ename')}: {result.get('evalue')}")
         return json.loads(ast.literal_eval(result["data"]["text/plain"]))
 
 
@@ -384,6 +514,97 @@ def _process_kernel() -> WarmKernel:
         _default_kernel = WarmKernel()
         atexit.register(_default_kernel.shutdown)
     return _default_kernel
+
+
+def _overwritten_parameters(nb) -> set[int]:
+    """The template's ``parameters`` cell, if running it would change nothing: it only assigns names (its defaults,
+    for a run by hand) that the ``injected-parameters`` cell papermill put after it assigns again. Not running it
+    saves a round trip to the kernel per notebook; the record shows it unexecuted."""
+    tags = [cell.metadata.get("tags", []) if cell.cell_type == "code" else [] for cell in nb.cells]
+    for i, cell_tags in enumerate(tags):
+        if "parameters" in cell_tags and i + 1 < len(tags) and "injected-parameters" in tags[i + 1]:
+            defaults, injected = (_assigned(nb.cells[j].source) for j in (i, i + 1))
+            if defaults is not None and injected is not None and defaults <= injected:
+                return {i}
+            break
+    return set()
+
+
+def _assigned(source: str) -> set[str] | None:
+    """The names a cell assigns, if all it does is assign names; else None."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = set()
+    for statement in tree.body:
+        if not (isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets)):
+            return None
+        names.update(t.id for t in statement.targets)
+    return names
+
+
+class _ResettingClient:
+    """The kernel client as nbclient sees it, except that the execute request of the notebook's last code cell also
+    carries the reset as a user expression: IPython evaluates it after the cell's code, in the same request, so a
+    letter costs one round trip to the kernel fewer. The reply is kept in :attr:`reset_reply`."""
+
+    def __init__(self, kc):
+        self._kc = kc
+        self.armed = False
+        self.reset_reply: dict | None = None
+
+    def __getattr__(self, name):
+        return getattr(self._kc, name)
+
+    def execute(self, code, *args, **kwargs):
+        if self.armed:
+            kwargs["user_expressions"] = {"reset": WarmKernel.RESET_EXPRESSION}
+        return self._kc.execute(code, *args, **kwargs)
+
+
+_client_class = None
+
+
+def _warm_client_class():
+    """papermill's notebook client, run on a warm kernel (built on first use: papermill imports this module through
+    its entry point while it is itself being imported)."""
+    global _client_class
+    if _client_class is None:
+        from papermill.clientwrap import PapermillNotebookClient
+
+        class WarmNotebookClient(PapermillNotebookClient):
+            """As papermill's client, but the last code cell resets the kernel (:class:`_ResettingClient`) and the
+            kernel's ``language_info`` (asked once per kernel, at warm-up) is not asked again for every notebook."""
+
+            warm_kernel: "WarmKernel" = None
+
+            def execute(self, **kwargs):
+                self.reset_execution_trackers()
+                with self.setup_kernel(**kwargs):
+                    self.log.info(f"Executing notebook with kernel: {self.kernel_name}")
+                    self.papermill_execute_cells()
+                    self.nb.metadata["language_info"] = self.warm_kernel.language_info
+                    self.set_widgets_metadata()
+                return self.nb
+
+            async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+                if cell_index in self.overwritten:
+                    return cell
+                self.kc.armed = cell_index == self.last_code_cell
+                try:
+                    return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+                finally:
+                    self.kc.armed = False
+
+            execute_cell = run_sync(async_execute_cell)  # as nbclient binds its own
+
+            def on_executed(self, cell, cell_index, execute_reply):
+                if cell_index == self.last_code_cell and execute_reply["content"].get("status") == "ok":
+                    self.kc.reset_reply = execute_reply["content"].get("user_expressions", {}).get("reset")
+
+        _client_class = WarmNotebookClient
+    return _client_class
 
 
 class WarmKernelEngine:
@@ -414,17 +635,25 @@ class WarmKernelEngine:
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                  start_timeout=60, execution_timeout=None, warm_kernel=None, **kwargs):
-        from papermill.clientwrap import PapermillNotebookClient
         from papermill.log import logger
         from papermill.utils import merge_kwargs, remove_args
 
         kernel = warm_kernel or _process_kernel()
         kernel.ensure_ready()
+        kernel.last_notebook = nb_man.nb
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        client = PapermillNotebookClient(nb_man, km=kernel.km, **merge_kwargs(
+        client_class = _warm_client_class()
+        client = client_class(nb_man, km=kernel.km, **merge_kwargs(
             kwargs, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
             log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file))
-        client.kc = kernel.kc  # nbclient would otherwise open (and never close) a new client per notebook
+        client.on_cell_executed = client.on_executed
+        client.warm_kernel = kernel
+        client.overwritten = _overwritten_parameters(nb_man.nb)
+        code = [i for i, cell in enumerate(nb_man.nb.cells) if cell.cell_type == "code" and cell.source.strip()
+                and client.skip_cells_with_tag not in cell.metadata.get("tags", []) and i not in client.overwritten]
+        client.last_code_cell = code[-1] if code else None
+        # nbclient would otherwise open (and never close) a new client per notebook
+        client.kc = resetting = _ResettingClient(kernel.kc)
         kernel.runs += 1
         try:
             nb = client.execute(cleanup_kc=False)
@@ -432,5 +661,5 @@ class WarmKernelEngine:
             kernel.retire("the kernel died" if isinstance(exc, DeadKernelError) else f"{type(exc).__name__}")
             raise
         kernel.after_notebook(failed=any(cell.get("metadata", {}).get("papermill", {}).get("exception")
-                                         for cell in nb.cells))
+                                         for cell in nb.cells), reset_reply=resetting.reset_reply)
         return nb

@@ -28,7 +28,8 @@ from ..evaluation import workflow
 from ..instruments.programs import add_years
 from ..store import Store, candidates, certificate_events, open_store
 from ..templates import environment
-from .batch import CELL_TIMEOUT, _letter_output, export_html, export_pdf
+from .page import export_html, export_pdf, letter_output as _letter_output
+from .worker import CELL_TIMEOUT
 from .content import _HELPERS, _issuer, _jsonable, CONTENT_MIMETYPE
 
 __all__ = ["TEMPLATE", "due_for_reminder", "reminder_content", "render_reminder_html", "show_reminder",
@@ -97,6 +98,13 @@ def show_reminder(workspace=None, certificate=None, issue_date=None) -> None:
     display({"text/html": render_reminder_html(content), CONTENT_MIMETYPE: _jsonable(content)}, raw=True)
 
 
+def warm_up(workspace) -> None:
+    """Preview (and throw away) the first reminder due, so that a warm kernel has imported and read what a reminder
+    needs before its baseline is taken (see :mod:`evalkit.letters.engine`). Never raises."""
+    with contextlib.suppress(Exception):
+        show_reminder(workspace)
+
+
 def run_reminders(workspace, out, *, issue_date=None, window_days: int | None = None, pdf: bool = True,
                   actor: str = "admin", progress: Callable[[int, int, dict], None] | None = None) -> list[dict]:
     """Produce, record and queue the reminders due (:func:`due_for_reminder`); returns a row per reminder with its
@@ -117,7 +125,9 @@ def run_reminders(workspace, out, *, issue_date=None, window_days: int | None = 
             due = due_for_reminder(store, issue_date, window_days)
             if not due:
                 return rows
-            kernel = WarmKernel(preload=["evalkit.letters.reminders", "IPython.display"])
+            # the warm-up previews the first reminder due, so that what a reminder imports and reads is there
+            warm_up = f"from evalkit.letters.reminders import warm_up as _w\n_w({str(workspace)!r})\ndel _w"
+            kernel = WarmKernel(preload=["evalkit.letters.reminders", "IPython.display"], warm_up_code=warm_up)
             try:
                 for cert in due:
                     rows.append(_one(store, kernel, papermill, str(workspace), folder, cert, issue_date, pdf, actor))
