@@ -607,3 +607,31 @@ def test_the_comparison_from_the_store_matches_a_hand_computation(demo_copy):
         assert set(result.bias.index) == set(COMPETENCY_DOMAINS)
     finally:
         store.dispose()
+
+
+def test_the_candidate_page_in_the_kernel(cand_store):
+    from evalkit.widgets.self_assessment import SelfAssessmentPage, token_from_query
+    token, _ = cert.issue_link(cand_store, "C-1", "CCMA")
+    assert token_from_query(f"token={token}") == token
+    bad = SelfAssessmentPage(cand_store, token="y" * 43)
+    assert "this link is not valid" in bad.message.value and not bad.ratings
+    page = SelfAssessmentPage(cand_store, token=token)
+    first = next(iter(page.ratings))
+    page.ratings[first].value = 2
+    assert page.save() and "Draft saved" in page.message.value
+    assert not page.submit() and "Not submitted: 17 statements are not rated" in page.message.value
+    for b in page.ratings.values():
+        b.value = 3
+    assert page.submit()
+    assert "Strengths:" in page.body.children[0].value and "ek-sa-pdf" in page.body.children[0].value
+    again = SelfAssessmentPage(cand_store, token=token)
+    assert "this link was used on" in again.message.value
+
+
+def test_the_result_pdf(cand_store):
+    record = cert.start_self_assessment(cand_store, "C-1", "CCOM")
+    cert.submit_self_assessment(cand_store, record["id"], _all(record["instrument"], 2, **{"PM-1": 4}))
+    result = cert.self_assessment_result(cand_store, record["id"])
+    page = cert.result_html(result)
+    assert "Development area" in page and "What to study" in page and "OM1, OM2, OM3" in page
+    assert cert.result_pdf(result).startswith(b"%PDF")

@@ -100,3 +100,43 @@ def test_missing_reports_flags_agents_in_certification_who_have_not_reported(tea
     cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
     assert [(r["agent_id"], r["day"]) for r in cc.missing_reports(s, TODAY)] == [(jim, 2)]
     assert cc.missing_reports(s, START - dt.timedelta(days=1)) == []  # nobody in call certs yet
+
+
+def test_the_end_of_day_report_has_the_team_view_and_the_missing_reports(team):
+    s, jane, jim, _ = team
+    cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
+    md = cc.eod_report(s, TODAY, team=True).markdown
+    assert "- Self-reports missing: 1 (Other, Jim)" in md
+    assert "- Certifiers: cert.gil: 0 call(s) today, connected to Agent, Jane" in md
+    assert "- Waiting for a certifier (no equipment issue): none" in md
+    assert "Self-reports missing" not in cc.eod_report(s, TODAY).markdown  # the pinned layout without team
+
+
+# --- the pages in the kernel (the browser test is tests/browser/test_self_assessment_browser.py) ---------------
+
+
+def test_the_agent_page_shows_calls_and_sends_a_report(team, monkeypatch):
+    from evalkit.widgets.agent import AgentPage
+    s, jane, *_ = team
+    cc.score_call(s, jane, "cert.gil", {c.id: 4 for c in cc.load_scorecard().criteria}, "Clear opening.", "",
+                  "Calm tone.", scored_on=START)
+    page = AgentPage(s, jane, reporter="jane", today=TODAY)
+    assert "Clear opening." in page.calls.value and "Calm tone." in page.calls.value
+    assert "Training day 1" in page.timeline.value and "2026-11-19" in page.timeline.value
+    assert not page.send() and "Not sent: progress is empty" in page.message.value
+    page.progress.value, page.modules.value = "Shadowed two calls.", "Billing 1"
+    assert page.send() and "sent to the Cert Coordinator" in page.message.value
+    assert "Shadowed two calls." in page.reports.value
+    other = AgentPage(s, jane, reporter="jim", today=TODAY)  # someone else's sign-in on Jane's page
+    other.progress.value = "x"
+    assert not other.send() and "an agent reports only their own progress" in other.message.value
+
+
+def test_the_coordinator_dashboard_flags_missing_reports(team):
+    from evalkit.widgets.callcert import CoordinatorDashboard
+    s, jane, *_ = team
+    board = CoordinatorDashboard(s, today=TODAY)
+    assert "2 agent(s) have not self-reported for 2026-11-24: Agent, Jane (#1); Other, Jim (#2)" in board.table.value
+    cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
+    board.refresh()
+    assert "1 agent(s) have not self-reported for 2026-11-24: Other, Jim (#2)" in board.table.value

@@ -17,6 +17,7 @@ from ..messages import show
 from ..store import Store, cc_actions, cc_agents, cc_calls
 from ..templates import environment, markdown_text
 from .records import display_name, notes, overview
+from .self_report import missing_reports
 from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, CallCertError, call_passed, parse_date
 
 __all__ = ["EodReport", "eod_report", "eod_recipients", "set_eod_recipients", "queue_eod_report"]
@@ -54,12 +55,14 @@ class EodReport:
         return f"callcert-eod-{self.day}{suffix}"
 
 
-def eod_report(store: Store, day=None, holidays=None) -> EodReport:
+def eod_report(store: Store, day=None, holidays=None, team: bool = False) -> EodReport:
     """The end-of-day report for ``day`` (default today), from the records dated on or before it.
 
     It lists the agents in call certification that day (started, and not finished or terminated before it),
     calls scored that day, ladder actions due or recorded that day, open equipment issues, time limits exceeded
-    and the day's progress notes, after a summary with counts.
+    and the day's progress notes, after a summary with counts. With ``team``, the summary also has the coordinator's
+    team view: the agents who have not self-reported for the day, each certifier's agents and calls today, and
+    the agents waiting for a certifier without an equipment issue.
     """
     day = parse_date(day or dt.date.today(), "report date")
     everyone = overview(store, day, holidays)
@@ -88,6 +91,7 @@ def eod_report(store: Store, day=None, holidays=None) -> EodReport:
                            f"{sum(s.stage == 'failed' for s in finished)} failed"),
         ("Ladder actions due", f"{len(due)} ({sum(d.overdue for _, d in due)} overdue)"),
         ("Open equipment issues", str(sum(bool(s.equipment_issue) for s in active))),
+        *(_team_rows(store, day, holidays, active, day_calls) if team else []),
     ]
     agents_rows = [{
         "name": s.name, "start": s.start_date, "day": s.day, "certifier": s.certifier or "-",
@@ -113,6 +117,27 @@ def eod_report(store: Store, day=None, holidays=None) -> EodReport:
         "notes": [f"{n['line']} (agent: {n['agent']})" for n in notes(store, on_date=day)],
     }
     return EodReport(day, context)
+
+
+def _team_rows(store: Store, day: dt.date, holidays, active, day_calls) -> list[tuple[str, str]]:
+    """The coordinator's team view as summary rows: agents who have not self-reported, each certifier's agents and
+    calls today, and the agents waiting for a certifier without an equipment issue."""
+    missing = missing_reports(store, day, holidays)
+    by_certifier: dict[str, list[str]] = {}
+    for s in active:
+        if s.certifier:
+            by_certifier.setdefault(s.certifier, []).append(s.name)
+    for c in day_calls:
+        by_certifier.setdefault(c["certifier"], [])
+    team = "; ".join(f"{name}: {sum(c['certifier'] == name for c in day_calls)} call(s) today, connected to "
+                     f"{', '.join(agents) or 'nobody'}" for name, agents in sorted(by_certifier.items()))
+    waiting = [s.name for s in active if not s.certifier and not s.equipment_issue]
+    return [
+        ("Self-reports missing", f"{len(missing)}" + (f" ({'; '.join(m['name'] for m in missing)})" if missing
+                                                       else "")),
+        ("Certifiers", team or "none connected"),
+        ("Waiting for a certifier (no equipment issue)", "; ".join(waiting) or "none"),
+    ]
 
 
 # --- e-mail ------------------------------------------------------------------------------------------------
@@ -153,7 +178,8 @@ def eod_recipients(store: Store) -> list[str]:
     return _addresses(value, "workspace setting eod_recipients")
 
 
-def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, holidays=None) -> list[dict]:
+def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, holidays=None,
+                     team: bool = False) -> list[dict]:
     """Queue the end-of-day report of ``day`` (default today) to every address of the distribution list: the
     Markdown as the body, the HTML as an attachment (sent by ``evalkit outbox send``).
 
@@ -173,7 +199,7 @@ def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, 
         workspace folder: pass ``folder``).
     """
     recipients = eod_recipients(store)
-    report = eod_report(store, day, holidays)
+    report = eod_report(store, day, holidays, team=team)
     if folder is None:
         if store.workspace is None:
             raise CallCertError("the end-of-day report's HTML attachment needs a folder and this database has no "

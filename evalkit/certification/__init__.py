@@ -8,7 +8,7 @@ from .certificates import (certificate, decide_and_issue, history, recertify, re
                            withdraw)
 from .register import publish
 from .self_assessment import (LINK_DAYS, DomainResult, SelfAssessmentRefused, SelfAssessmentResult, issue_link,
-                              link_person, my_agent, my_candidate, open_link, save_draft, self_assessment_record,
+                              link_person, my_agent, my_candidate, open_link, result_html, result_pdf, save_draft, self_assessment_record,
                               self_assessment_result, start_self_assessment, submit_self_assessment, token_hash)
 from .results import (RESULT_COLUMNS, STATES, CandidateStatus, ResultError, attempts, candidate_status, held_lower,
                       import_results, passed_on, programs_of, record_result, standings)
@@ -21,4 +21,4 @@ __all__ = ["RESULT_COLUMNS", "STATES", "CandidateStatus", "ResultError", "attemp
            "verify", "withdraw", "publish",
            "LINK_DAYS", "DomainResult", "SelfAssessmentRefused", "SelfAssessmentResult", "issue_link", "link_person",
            "my_agent", "my_candidate", "open_link", "save_draft", "self_assessment_record", "self_assessment_result",
-           "start_self_assessment", "submit_self_assessment", "token_hash"]
+           "start_self_assessment", "submit_self_assessment", "token_hash", "result_html", "result_pdf"]

@@ -35,7 +35,7 @@ from ..store import (Store, access_tokens, assessment_results, candidates, cc_ag
 
 __all__ = ["SelfAssessmentRefused", "LINK_DAYS", "token_hash", "issue_link", "open_link", "link_person",
            "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
-           "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result"]
+           "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html", "result_pdf"]
 
 #: How long an issued link stays valid by default.
 LINK_DAYS = 14
@@ -372,3 +372,28 @@ def self_assessment_result(store: Store, self_assessment_id: int) -> SelfAssessm
                                     tuple((s.id, s.text, record["answers"][s.id]) for s in d.statements)))
     return SelfAssessmentResult(cand["external_id"], f"{cand['first_name']} {cand['last_name']}",
                                 record["program_id"], instrument, record["submitted_at"], tuple(domains))
+
+
+# --- the result as a page and a PDF ------------------------------------------------------------------------
+
+
+def result_html(result: SelfAssessmentResult) -> str:
+    """The result page (HTML, autoescaped): strengths and development areas, each domain's ratings, its knowledge
+    assessment and work-product criteria, and what to study in a development area."""
+    from ..templates import environment
+
+    labels = {lv.level: lv.label for lv in result.instrument.scale}
+    submitted = f"{result.submitted_at:%Y-%m-%d}" if result.submitted_at else "-"
+    return environment(True).get_template("self_assessment_result.html.j2").render(
+        r=result, labels=labels, submitted=submitted, strength_label=labels[result.instrument.strength_at])
+
+
+def _no_fetch(url, *args, **kwargs):
+    raise ValueError(f"the self-assessment result loads nothing from elsewhere (refused {url[:80]})")
+
+
+def result_pdf(result: SelfAssessmentResult) -> bytes:
+    """The result page as PDF (WeasyPrint; any URL in the page is refused rather than fetched)."""
+    import weasyprint
+
+    return weasyprint.HTML(string=result_html(result), url_fetcher=_no_fetch).write_pdf()

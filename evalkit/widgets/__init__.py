@@ -3,6 +3,9 @@
 Each notebook is one line, ``scoring_app()`` or ``adjudication_app()``; the logic lives in evalkit's modules.
 """
 from .adjudication import AdjudicationApp, AdjudicationForm, adjudication_app
+from .agent import AgentPage, agent_app
 from .scoring import ScoringApp, ScoringForm, scoring_app
+from .self_assessment import SelfAssessmentPage, self_assessment_app
 
-__all__ = ["scoring_app", "ScoringApp", "ScoringForm", "adjudication_app", "AdjudicationApp", "AdjudicationForm"]
+__all__ = ["scoring_app", "ScoringApp", "ScoringForm", "adjudication_app", "AdjudicationApp", "AdjudicationForm",
+           "agent_app", "AgentPage", "self_assessment_app", "SelfAssessmentPage"]

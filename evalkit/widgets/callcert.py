@@ -450,8 +450,20 @@ class CoordinatorDashboard:
                                                   "Stage", "Due today", "Equipment and time", "Last note"])
         due = sum(len(s.due) for s in self.statuses)
         return (message(f"{due} ladder action(s) due as of {self.as_of.value or self.today}.",
-                        "warn" if due else "ok")
+                        "warn" if due else "ok") + self._missing_reports()
                 + f'<table class="ek-cc-table"><tr>{head}</tr>{"".join(rows)}</table>')
+
+    def _missing_reports(self) -> str:
+        """The flag of agents in call certs who have not self-reported for the day shown (evalkit.callcert.
+        missing_reports); an e-mailed report is entered with ``evalkit callcert self-report --email``."""
+        day = self.as_of.value or self.today
+        missing = callcert.missing_reports(self.store, day)
+        if not missing:
+            text = message(f"Every agent in call certs has self-reported for {day}.", "ok")
+        else:
+            names = "; ".join(f"{m['name']} (#{m['agent_id']})" for m in missing)
+            text = message(f"{len(missing)} agent(s) have not self-reported for {day}: {names}.", "warn")
+        return f'<div class="ek-cc-missing-reports">{text}</div>'
 
     def _run(self, out: w.HTML, action: Callable[[], str], picker: w.Dropdown | None = None) -> bool:
         """Run one write; show its confirmation or its refusal in ``out`` and refresh the table after a write.
@@ -551,7 +563,7 @@ class CoordinatorDashboard:
     def create_report(self) -> tuple[Path, Path] | None:
         """Write the day's report as Markdown and HTML, show it, and offer both for download."""
         try:
-            report = callcert.eod_report(self.store, self.report_date.value or self.today)
+            report = callcert.eod_report(self.store, self.report_date.value or self.today, team=True)
             folder = callcert.output_folder(self.store, "reports", self.reports_folder)
             md = report.save(folder / report.filename(".md"))
             page = report.save(folder / report.filename(".html"))
