@@ -171,6 +171,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
     _appeals(store, today)
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
+    say("candidates' self-assessments")
+    _self_assessments(store, random.Random(seed + 15))
     for username, role in _demo_roles():
         grant(store, username, role, actor="setup")
     return {s: sum(v[s] for v in workflow.pipeline_counts(store).values()) for s in workflow.STATES}
@@ -395,3 +397,46 @@ def _write_document(folder: Path, stem: str, fmt: str, markdown: str) -> str:
         path.write_text(markdown if fmt == "md" else _plain_text(markdown), encoding="utf-8")
     path.chmod(0o600)
     return str(path.relative_to(folder.parent))
+
+
+def _self_assessments(store, rng: random.Random) -> None:
+    """Submitted CCOM self-assessments of the candidates with a decided work product (ratings near the SMEs'
+    resolved levels, some over- and some under-estimating), one draft, and the hub user ``cand.demo`` linked to a
+    candidate with a self-assessment still to do."""
+    import sqlalchemy as sa
+
+    from .certification import link_person, save_draft, start_self_assessment, submit_self_assessment
+    from .store import candidacies, candidates, decisions, resolved_scores, submissions
+
+    with store.read() as conn:
+        decided = conn.execute(sa.select(candidates.c.external_id, submissions.c.id)
+                               .join(submissions, submissions.c.candidate_id == candidates.c.id)
+                               .join(decisions, decisions.c.submission_id == submissions.c.id)
+                               .where(submissions.c.program_id == "CCOM", submissions.c.is_benchmark.is_(False))
+                               .order_by(candidates.c.external_id, submissions.c.attempt)).all()
+        levels = {}
+        for r in conn.execute(sa.select(resolved_scores)):
+            levels.setdefault(r.submission_id, {})[r.criterion_id] = r.level
+        waiting = conn.execute(sa.select(candidates.c.external_id)
+                               .join(candidacies, candidacies.c.candidate_id == candidates.c.id)
+                               .where(candidacies.c.program_id == "CCOM")
+                               .order_by(candidates.c.external_id)).scalars().all()
+    latest = {ext: sid for ext, sid in decided}
+    done = sorted(latest)
+    for k, ext in enumerate(done):
+        record = start_self_assessment(store, ext, "CCOM", actor="setup")
+        instrument = record["instrument"]
+        bias = (1, 0, 0, -1)[k % 4]  # over-, accurate, accurate, under-estimating
+        answers = {}
+        for d in instrument.domains:
+            crit = [levels[latest[ext]][c] for c in d.work_product_criteria if c in levels.get(latest[ext], {})]
+            base = sum(crit) / len(crit) if crit else 3
+            for s in d.statements:
+                answers[s.id] = max(1, min(4, round(base + bias + rng.choice((-1, 0, 0, 0, 1)) * 0.6)))
+        submit_self_assessment(store, record["id"], answers, actor="setup")
+    rest = [ext for ext in waiting if ext not in latest]
+    if rest:
+        draft = start_self_assessment(store, rest[0], "CCOM", actor="setup")
+        save_draft(store, draft["id"], {s: 3 for s in draft["instrument"].statement_ids[:5]}, actor="setup")
+    if len(rest) > 1:
+        link_person(store, "cand.demo", candidate=rest[1], actor="setup")

@@ -8,6 +8,7 @@ from ..calendar import add_business_days, is_business_day
 from ..instruments.rubric import Rubric
 from ..store import Store
 from .records import add_agent, add_note, overview, record_action, record_tbt, score_call
+from .self_report import submit_self_report
 from .rules import CALLS_REQUIRED, STEP_LABEL, TARGET_DAYS, ladder_dates, load_scorecard, marked_down_note
 
 __all__ = ["build_demo_agents"]
@@ -95,7 +96,27 @@ def build_demo_agents(store: Store, rng_seed: int = 2026, today: dt.date | None 
             on = ref if day <= TARGET_DAYS or not outcomes or len(outcomes) < CALLS_REQUIRED else \
                 add_business_days(start, last_day - 1)
             add_note(store, aid, note[0] or f"{first} {last}", note[1], on, actor="setup")
+    _demo_self_reports(store, ref)
     counts: dict[str, int] = {}
     for s in overview(store, today):
         counts[s.stage] = counts.get(s.stage, 0) + 1
     return counts
+
+
+def _demo_self_reports(store: Store, day: dt.date) -> None:
+    """Today's end-of-day self-reports: Jane Smith through the form (signed in as ``agent.jane``), Marcus O'Brien by
+    e-mail entered by the coordinator; every other agent in call certs has not reported (the coordinator's flag)."""
+    import sqlalchemy as sa
+
+    from ..store import cc_agents, person_links, utcnow
+
+    with store.read() as conn:
+        ids = {(r.first_name, r.last_name): r.id for r in conn.execute(sa.select(cc_agents))}
+    jane, marcus = ids[_DEMO_AGENTS[0]], ids[_DEMO_AGENTS[1]]
+    with store.transaction("setup") as tx:
+        tx.insert(person_links, {"username": "agent.jane", "candidate_id": None, "agent_id": jane,
+                                 "linked_by": "setup", "linked_at": utcnow()}, action="person_link")
+    submit_self_report(store, jane, "Systems check done; shadowed two calls.", ["Welcome", "Billing 1"], "",
+                       on_date=day, reporter="agent.jane", today=day)
+    submit_self_report(store, marcus, "Three calls done, TBTs finished.", ["Billing 2"], "Headset crackles on calls",
+                       on_date=day, via="email", actor="Cert Coordinator", today=day)
