@@ -19,6 +19,7 @@ from .access import grant
 from .callcert import build_demo_agents
 from .certification import apply, issue_assignment, record_result, set_profile
 from .evaluation import admission, workflow
+from .psychometrics.workshops import build_demo_workshop
 from .store import Store, open_store
 
 __all__ = ["DEFAULT_SETTINGS", "init_workspace", "build_demo"]
@@ -169,6 +170,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
     say("certificates (valid, due for recertification, expired, suspended) and appeals")
     _certificates(store, Path(target) / "certificates", today)
     _appeals(store, today)
+    say("a completed standard-setting workshop (modified Angoff, two rounds) on CCOM's rubric")
+    build_demo_workshop(store, "CCOM", seed=seed, held_on=today - dt.timedelta(days=30))
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
     say("candidates' self-assessments")

@@ -403,6 +403,8 @@ class WorkshopResult:
         The ``pass_mark_changes`` record when this workshop's result was adopted.
     status : dict
         :func:`pass_mark_status` of the program now.
+    open_round : int or None
+        The number of the round open for ratings (None: none is).
     """
 
     workshop: dict
@@ -415,6 +417,7 @@ class WorkshopResult:
     impact_curve: pd.DataFrame
     adoption: dict | None
     status: dict
+    open_round: int | None = None
 
     def describe(self) -> str:
         """One line: the workshop, its recommendation beside the pass mark, and whether it was adopted."""
@@ -469,7 +472,8 @@ def workshop_result(store: Store, workshop_id: int, totals: pd.DataFrame | None 
                                                                                      "criterion", "level"]],
                           rounds=summary, final=final, comparison=comparison,
                           impact_curve=ss.impact_table(totals["total"], must_meet_ok=ok),
-                          adoption=dict(adoption) if adoption else None, status=pass_mark_status(store, w["program_id"]))
+                          adoption=dict(adoption) if adoption else None, status=pass_mark_status(store, w["program_id"]),
+                          open_round=next((r["number"] for r in rounds if r["closed_at"] is None), None))
 
 
 def latest_result(store: Store, program_id: str, rubric_version: str | None = None,
