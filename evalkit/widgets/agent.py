@@ -64,7 +64,8 @@ class AgentPage:
         self.blockers = w.Textarea(placeholder="Anything blocking you (equipment, access, ...); empty: nothing",
                                    layout=w.Layout(width="640px", height="50px"))
         self.blockers.add_class("ek-agent-blockers")
-        send = w.Button(description="Send today's report", button_style="primary", layout=w.Layout(width="auto"))
+        send = w.Button(description="Send today's report", button_style="primary",
+                         layout=w.Layout(width="auto", align_self="flex-start"))
         send.add_class("ek-agent-send")
         send.on_click(lambda _: self.send())
         self.message = w.HTML()

@@ -37,6 +37,7 @@ SA_STYLE = """
 .ek-sa-domain-title { font-size: 16px; font-weight: 600; margin: 14px 0 4px; border-top: 2px solid #cbd2d9;
   padding-top: 6px; }
 .ek-sa-statement { font-size: 14px; margin: 6px 0 2px; }
+.ek-sa-pdf { color: #0b63c5; text-decoration: underline; font-weight: 600; display: inline-block; margin: 6px 0; }
 .ek-sa-result iframe { width: 100%; height: 720px; border: 1px solid #cbd2d9; }
 </style>
 """
@@ -117,7 +118,7 @@ class SelfAssessmentPage:
                 buttons = w.ToggleButtons(options=options, value=self.record["answers"].get(s.id),
                                           style={"button_width": "120px"})
                 buttons.add_class(f"ek-sa-rate-{s.id}")
-                buttons.observe(lambda _: self._count(), names="value")
+                buttons.observe(lambda _: self._changed(), names="value")
                 self.ratings[s.id] = buttons
                 parts.append(w.VBox([w.HTML(f'<div class="ek-sa-statement">{html.escape(s.text)}</div>'),
                                      buttons]))
@@ -134,10 +135,15 @@ class SelfAssessmentPage:
         self._count()
 
     def _answers(self) -> dict:
-        return {sid: b.value for sid, b in self.ratings.items()}
+        """The ratings given (a toggle once set cannot be cleared on the page)."""
+        return {sid: b.value for sid, b in self.ratings.items() if b.value is not None}
+
+    def _changed(self) -> None:
+        self.message.value = ""  # an earlier refusal no longer describes the form
+        self._count()
 
     def _count(self) -> None:
-        done = sum(v is not None for v in self._answers().values())
+        done = len(self._answers())
         self.progress.value = f"<span>&nbsp;{done} of {len(self.ratings)} rated</span>"
 
     def save(self) -> bool:
