@@ -1,11 +1,12 @@
 """Result letters: one papermill run of ``notebooks/templates/result_letter.ipynb`` per decided submission.
 
 :func:`run_batch` (and ``evalkit letters``) picks the decided submissions that have no letter yet, runs the
-template once per letter on warm kernels (:mod:`evalkit.letters.engine`, one kernel per worker process, reset and
-verified between letters), keeps each executed notebook as the record of what was computed, exports the letter to HTML
-(nbconvert in-process, a template that loads nothing and shows no code) and optionally to PDF (WeasyPrint), and
-records the notification in the store once the letter's files are completely written. A manifest (CSV and JSON)
-in the output folder lists every letter with its files and their SHA-256.
+template once per letter on warm kernels (:mod:`evalkit.letters.engine`, one kernel per worker process
+(:mod:`evalkit.letters.worker`), reset and verified between letters), keeps each executed notebook as the record of
+what was computed, exports the letter to HTML (nbconvert's letter template, which loads nothing and shows no code;
+:mod:`evalkit.letters.page`) and optionally to PDF (WeasyPrint), and records the notification in the store once the
+letter's files are completely written. A manifest (CSV and JSON) in the output folder lists every letter with its
+files and their SHA-256; each letter's row is appended as it is done.
 
 Guarantees:
 

@@ -11,21 +11,29 @@ Reusing a kernel must not let one candidate's letter see anything of the previou
 kernel is reset and checked:
 
 * the user namespace, ``In``/``Out`` and the execution counter are cleared (``InteractiveShell.reset``): the next
-  notebook's cells are numbered from 1 as on a new kernel;
-* every module of the packages in ``fresh_packages`` (``evalkit``) is dropped from ``sys.modules``, so the next
-  notebook imports them anew: caches and any other module state of evalkit cannot carry over (their compiled code
-  is kept, being immutable, so the re-import costs a few milliseconds);
-* the kernel's process state is fingerprinted and compared with the fingerprint taken after the warm-up: the set
-  of imported modules, the global names of every module (a monkey-patched function or a set flag rebinds one),
-  builtins, threads, working directory, environment, ``sys.path`` and import hooks, warning filters, standard
-  streams and hooks, IPython event callbacks, input/AST transformers, display formatters and magics.
+  notebook's cells are numbered from 1 as on a new kernel; the per-notebook caches (:data:`CLEARED_CACHES`, memos
+  keyed by a letter's own dates) are emptied;
+* evalkit stays loaded, with its caches of configuration (programs, rubrics, compiled templates, the store a
+  batch keeps open), filled by the warm-up: re-importing it for every letter cost ~90 ms and threw them away. Its
+  state is checked in depth: every container, lru cache, function, class and instance its modules hold (to four
+  steps from a module global) must hold the same objects as after the warm-up, so a letter that adds an entry to
+  a dict, sets a class attribute or fills a cache is found;
+* the kernel's process state is compared with the baseline taken after the warm-up: the set of imported modules,
+  the global names of every module and what each is bound to (a monkey-patched function or a set flag rebinds
+  one; the baseline's objects are held, so that no new object can take the identity of one of them), builtins,
+  threads, working directory, environment, ``sys.path`` and import hooks, warning filters, standard streams and
+  hooks, IPython event callbacks, input/AST transformers, display formatters and magics.
 
-Any difference (the notebook imported something new, started a thread, registered a formatter...), a failed cell,
-a timeout or a dead kernel retires the kernel: the next notebook gets a new process. The check costs about
-10 ms; a restart costs what papermill's default engine pays for every notebook. Not detected: changes made in
-place inside objects of libraries imported before the baseline (an attribute of a class, an entry of a library's
-internal dict); the letter template does not do that, and a template that imports anything new gets a new
-kernel after it.
+Any difference (the notebook imported something new, started a thread, registered a formatter, changed evalkit...),
+a failed cell, a timeout or a dead kernel retires the kernel: the next notebook gets a new process. The reset is
+evaluated with the notebook's last cell (a user expression of the same request), so it costs no round trip of its
+own; the check takes a few milliseconds (the module globals are compared as flat lists at C speed). A restart
+costs what papermill's default engine pays for every notebook. Not detected: changes made in place inside objects
+of other libraries imported before the baseline (an attribute of a class, an entry of a library's internal dict),
+or deeper than four steps inside evalkit's; the letter template does none of that.
+
+Papermill's ``parameters`` cell is not run when it only assigns defaults that the injected cell assigns again
+(one round trip less); the record shows it unexecuted.
 
 Use::
 
@@ -63,10 +71,15 @@ class KernelResetError(RuntimeError):
 # Runs inside the kernel, in a private module that survives the namespace reset. Kept as source text so that the
 # kernel needs nothing importable from this package to reset itself.
 _KERNEL_SIDE = r'''
-import builtins, collections, functools, gc, hashlib, os, sys, threading, types, warnings
+import builtins, collections, functools, gc, hashlib, itertools, operator, os, sys, threading, types, warnings
 from IPython import get_ipython
 
-_baseline = None
+_baseline = None  # the fingerprint after the warm-up
+# The baseline's module globals, flat: module names, global names, their values (held, so that no other object
+# can take the identity of one of them while they are compared with).
+_flat = None
+_watched = []  # (object, what it holds, module) of the checked packages' state at the baseline (held likewise)
+_owners = {}  # identity of an object a checked module's global is bound to: those modules
 _fresh = ()
 _checked = ()
 _caches = ()
@@ -85,95 +98,134 @@ def _digest(value):
     return hashlib.sha1(repr(value).encode("utf-8", "backslashreplace")).hexdigest()
 
 
-def _namespace(name, module):
-    namespace = getattr(module, "__dict__", None)
-    if name in ("__main__", __name__) or _within(name, _fresh) or not isinstance(namespace, dict):
-        return None
-    namespace = dict(namespace)
-    for key in _ignored.get(name, _SKIP):
-        namespace.pop(key, None)
-    return namespace
-
-
-def _module_globals():
-    # Every module's global names and the identity of what each is bound to, in order: rebinding a name (a
-    # monkey-patched function, a set flag), adding or deleting one changes it.
-    out = {}
+def _spaces():
+    # (name, namespace) of every module whose globals are checked
+    out = []
     for name, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
-        if name in ("__main__", __name__) or not isinstance(namespace, dict) or (_fresh and _within(name, _fresh)):
-            continue
+        if namespace.__class__ is dict and name != "__main__" and name != __name__ and \
+                not (_fresh and _within(name, _fresh)):
+            out.append((name, namespace))
+    return out
+
+
+def _flat_globals(spaces):
+    # Every checked module's global names and what each is bound to, as flat lists built at C speed: equal to the
+    # baseline's when no module was imported or dropped and no global of any module was bound, rebound or deleted.
+    namespaces = [namespace if name not in _ignored else {k: v for k, v in namespace.items() if k not in _ignored[name]}
+                  for name, namespace in spaces]
+    return ([name for name, _ in spaces], list(itertools.chain.from_iterable(namespaces)),
+            list(itertools.chain.from_iterable(map(dict.values, namespaces))))
+
+
+def _module_globals(spaces):
+    # The same by module, without the names that may change (to say which modules changed)
+    out = {}
+    for name, namespace in spaces:
         skip = _ignored.get(name, _SKIP)
         if any(key in namespace for key in skip):
-            namespace = _namespace(name, module)
-        out[name] = hash((tuple(namespace), tuple(map(id, namespace.values()))))
+            namespace = {k: v for k, v in namespace.items() if k not in skip}
+        out[name] = (tuple(namespace), tuple(map(id, namespace.values())))
     return out
 
 
-def _state(value, depth, memo):
-    # What an object of a checked package holds, as a hashable value: its identity and, recursively, what its
-    # containers hold, the attributes of the checked packages' classes and instances, the code, defaults,
-    # attributes and closure of functions, and the number of entries of lru caches. Changes made in place
-    # (an item added to a dict, a class attribute set, a cache filled) change it.
+def _watch(value, depth, module, seen, watched):
+    # Record every object of a checked package's state whose content can change in place, reachable from a module
+    # global within ``depth`` steps: containers, lru caches, the checked packages' functions (defaults, attributes,
+    # closure), classes (attributes) and instances (attributes).
     key = id(value)
-    if key in memo:
-        return memo[key]
-    memo[key] = key  # a cycle ends at the identity
+    if key in seen or depth <= 0 or isinstance(value, _SCALARS):
+        return
+    seen.add(key)
     kind = type(value)
-    if depth <= 0 or isinstance(value, _SCALARS):
-        return key
-    depth -= 1
-    if issubclass(kind, dict):
-        out = (key, tuple((id(k), _state(v, depth, memo)) for k, v in list(value.items())))
-    elif issubclass(kind, (list, tuple, collections.deque)):
-        out = (key, tuple(_state(v, depth, memo) for v in list(value)))
-    elif issubclass(kind, (set, frozenset)):
-        out = (key, hash(frozenset(map(id, value))))
-    elif issubclass(kind, _LRU):
-        out = (key, value.cache_info().currsize, _state(value.__wrapped__, depth, memo),
-               _state(getattr(value, "__dict__", None), depth, memo))
+    if issubclass(kind, _LRU):
+        inside = [value.__wrapped__, getattr(value, "__dict__", None)]
     elif issubclass(kind, types.FunctionType):
-        cells = []
-        for cell in value.__closure__ or ():
-            try:
-                cells.append(_state(cell.cell_contents, depth, memo))
-            except ValueError:  # an empty cell
-                cells.append(None)
-        out = (key, id(value.__code__), _state(value.__defaults__, depth, memo),
-               _state(value.__kwdefaults__, depth, memo), _state(value.__dict__, depth, memo), tuple(cells))
+        if not _within(getattr(value, "__module__", None) or "", _checked):
+            return
+        inside = [value.__defaults__, value.__kwdefaults__, value.__dict__, *_cells(value)]
     elif issubclass(kind, type):
-        # a class's __dict__ is a new proxy at every access: its items are traced, not its identity
-        out = key
-        if _within(value.__dict__.get("__module__") or "", _checked):
-            out = (key, tuple((k, _state(v, depth, memo)) for k, v in list(value.__dict__.items())))
+        if not _within(value.__dict__.get("__module__") or "", _checked):
+            return
+        inside = list(value.__dict__.values())
+    elif issubclass(kind, dict):
+        inside = list(value.values())
+    elif issubclass(kind, (list, tuple, collections.deque, set, frozenset)):
+        inside = list(value)
     elif _within(getattr(kind, "__module__", None) or "", _checked):
-        attributes = getattr(value, "__dict__", None)
-        slots = [s for c in kind.__mro__ for s in getattr(c, "__slots__", ()) if s not in ("__dict__", "__weakref__")]
-        out = (key, _state(attributes, depth, memo),
-               tuple(_state(getattr(value, s, None), depth, memo) for s in slots))
+        inside = [getattr(value, "__dict__", None), *_slots(value)]
     else:
-        out = key
-    memo[key] = out
+        return
+    watched.append((value, _content(value), module))
+    for item in inside:
+        _watch(item, depth - 1, module, seen, watched)
+
+
+def _cells(function):
+    out = []
+    for cell in function.__closure__ or ():
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            out.append(None)
     return out
 
 
-def _package_state():
-    memo = {}
-    out = {}
-    for name in sorted(n for n in sys.modules if _within(n, _checked) and not _within(n, _fresh)):
-        namespace = _namespace(name, sys.modules[name])
-        if namespace is not None:
-            namespace.pop("__builtins__", None)
-            out[name] = hash(tuple((k, _state(v, _DEPTH, memo)) for k, v in namespace.items()))
-    return out
+def _slots(value):
+    return [getattr(value, s, None) for c in type(value).__mro__ for s in getattr(c, "__slots__", ())
+            if s not in ("__dict__", "__weakref__")]
 
 
-def fingerprint():
+def _content(value):
+    # What an object holds, one level down, as (names, objects): equal (names by value, objects by identity) to
+    # an earlier picture when nothing was added, removed or rebound inside it.
+    kind = type(value)
+    if issubclass(kind, dict):
+        return list(value), list(value.values())
+    if issubclass(kind, (list, tuple, collections.deque)):
+        return None, list(value)
+    if issubclass(kind, (set, frozenset)):
+        return len(value), sorted(map(id, value))
+    if issubclass(kind, _LRU):
+        return value.cache_info().currsize, [value.__wrapped__, getattr(value, "__dict__", None)]
+    if issubclass(kind, types.FunctionType):
+        return None, [value.__code__, value.__defaults__, value.__kwdefaults__, value.__dict__, *_cells(value)]
+    if issubclass(kind, type):
+        return list(value.__dict__), list(value.__dict__.values())
+    return None, [getattr(value, "__dict__", None), *_slots(value)]
+
+
+def _same(a, b):
+    return a[0] == b[0] and len(a[1]) == len(b[1]) and all(map(operator.is_, a[1], b[1]))
+
+
+def _package_watch(spaces):
+    global _owners
+    seen, watched, _owners = set(), [], {}
+    for name, namespace in sorted(spaces):
+        if _within(name, _checked):
+            for key, value in namespace.items():
+                if key not in ("__builtins__", "__warningregistry__"):
+                    _owners.setdefault(id(value), set()).add(name)
+                    _watch(value, _DEPTH, name, seen, watched)
+    return watched
+
+
+def _package_changes(spaces):
+    # The checked packages' modules in which something changed in place since the baseline: those with a global
+    # bound to what changed, else the first through which it is reached
+    out = set()
+    for value, content, module in _watched:
+        if not _same(_content(value), content):
+            out |= _owners.get(id(value), {module})
+    return sorted(out)
+
+
+def fingerprint(spaces=None):
     ip = get_ipython()
     formatters = ip.display_formatter.formatters
+    spaces = _spaces() if spaces is None else spaces
     return {
-        "module globals": _module_globals(),
-        "package state": _package_state(),
         "builtins": _digest(sorted((k, id(v)) for k, v in vars(builtins).items())),
         "threads": _digest(sorted(t.ident for t in threading.enumerate())),
         "working directory": _digest(os.getcwd()),
@@ -239,12 +291,16 @@ def configure(fresh, checked, caches, ignored):
 
 def warm_up(preload):
     # Import what every notebook needs, then take the baseline that later resets are compared with.
-    global _baseline
+    global _baseline, _flat, _watched
     import importlib
     for name in preload:
         importlib.import_module(name)
     _clear()
-    _baseline = fingerprint()
+    spaces = _spaces()
+    _baseline = fingerprint(spaces)
+    _baseline["module globals"] = _module_globals(spaces)
+    _flat = _flat_globals(spaces)
+    _watched = _package_watch(spaces)
 
 
 def _names(items):
@@ -254,17 +310,26 @@ def _names(items):
 
 def reset():
     # Clear the namespace, the fresh packages and the per-notebook caches; return what differs from the baseline.
+    global _flat
     _clear()
-    now = fingerprint()
-    changed = [k for k, v in now.items() if k not in ("module globals", "package state") and _baseline[k] != v]
-    before, after = _baseline["module globals"], now["module globals"]
-    if set(after) - set(before):
-        changed.append("imported " + _names(set(after) - set(before)))
-    altered = [m for m in before if m in after and after[m] != before[m]]
-    if altered:
-        changed.append("globals of " + _names(altered))
-    before, after = _baseline["package state"], now["package state"]
-    altered = [m for m in before if m in after and after[m] != before[m] and m not in altered]
+    spaces = _spaces()
+    now = fingerprint(spaces)
+    changed = [k for k, v in now.items() if _baseline[k] != v]
+    flat = _flat_globals(spaces)
+    altered = []
+    if not (flat[0] == _flat[0] and flat[1] == _flat[1] and len(flat[2]) == len(_flat[2])
+            and all(map(operator.is_, flat[2], _flat[2]))):
+        before, after = _baseline["module globals"], _module_globals(spaces)
+        if set(after) - set(before):
+            changed.append("imported " + _names(set(after) - set(before)))
+        if set(before) - set(after):
+            changed.append("dropped " + _names(set(before) - set(after)))
+        altered = [m for m in before if m in after and after[m] != before[m]]
+        if altered:
+            changed.append("globals of " + _names(altered))
+        if after == before:  # only names that may change did: this is the picture to compare with from now on
+            _flat = flat
+    altered = [m for m in _package_changes(spaces) if m not in altered]
     if altered:
         changed.append("the state of " + _names(altered))
     return changed
