@@ -515,3 +515,95 @@ def test_the_agreement_notebook_finds_the_workspace_as_the_other_notebooks_do(de
     NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path / "notebooks")}}).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "CCOM (" in printed and "Intervals:" in printed
+
+
+# --- the validity sections (issue 14 part 6) -------------------------------------------------------------------
+
+VALIDITY = ["generalizability", "rater-measures", "decision-consistency", "standard-setting"]
+
+
+def test_the_validity_sections_on_the_demo(demo_report):
+    t, d = demo_report.tables, demo_report.data
+    g = t["g_study"]
+    assert g["effect"].tolist() == ["p", "i", "r:p", "pi", "ri:p"] and (g["variance"] >= 0).all()
+    assert demo_report.gstudy.n_obs == 2 * len(d.rubric.criteria) * len(d.subject_ids())
+    dstudy = t["d_study"]
+    assert dstudy["n_r"].tolist() == [1, 2, 3, 4, 5] and dstudy["phi"].is_monotonic_increasing
+    assert dstudy["phi"].between(0, 1).all() and "criteria fixed" in dstudy["conventions"].iloc[0]
+    measures = t["rater_measures"]
+    assert set(measures["rater"]) == set(d.rater_results.loc[d.rater_results["submission"].isin(d.subject_ids()),
+                                                             "rater"])
+    assert measures["measure"].is_monotonic_decreasing and (measures["se"] > 0).all()
+    assert measures["fair_average"].between(1, 4).all() and measures["infit"].gt(0).all()
+    assert set(t["mfrm_facets"]["facet"]) == {"submission", "rater", "criterion"}
+    consistency = t["decision_consistency"]
+    assert consistency["method"].tolist() == ["Livingston-Lewis", "Subkoviak normal approximation"]
+    assert consistency["consistency"].between(0.5, 1).all()
+    phi2 = dstudy.set_index("n_r").loc[2, "phi"]
+    assert consistency["reliability"].tolist() == pytest.approx([phi2, phi2])
+    assert demo_report.workshop is not None and "recommended cut" in t["standard_setting"].to_string()
+    assert demo_report.notes == {}
+
+
+def test_validity_html_and_figures_on_the_demo(demo_report):
+    html = reports.render_html(demo_report)
+    for section in SECTIONS + VALIDITY:
+        assert f'<section id="{section}">' in html and f'href="#{section}"' in html
+    assert html.count('src="data:image/png;base64,') >= 8  # five agreement figures, D study, Wright map, impact
+    for figure in (reports.wright_map(demo_report.mfrm), reports.impact_plot(demo_report.workshop),
+                   plots.d_study_plot(demo_report.tables["d_study"])):
+        assert isinstance(figure, Figure) and figure.axes
+
+
+def test_a_part_that_cannot_be_made_says_why_and_the_rest_stands(known, capsys):
+    # ann/bob and cat/dan never score the same submission: raters in two unlinked subsets, no Rasch measures
+    report = reports.agreement_report(known[0], "CCOM", bootstrap=0)
+    assert "not connected" in report.notes["rater_measures"] and report.mfrm is None
+    assert report.notes["standard_setting"] == "no closed standard-setting workshop for CCOM"
+    assert "g_study" in report.tables and "decision_consistency" in report.tables
+    html = reports.render_html(report)
+    assert "not connected" in html and '<section id="rater-measures">' in html
+    assert main(["agreement", "--program", "CCOM", "--bootstrap", "0", "-w", str(known[0].workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "G study: G study (r:p) x i" in out and "Rater measures: many-facet Rasch model not fitted" in out
+    assert "Livingston-Lewis: consistency" in out and "Standard setting: no closed" in out
+
+
+def test_the_rasch_sample_is_seeded_and_stated(demo_workspace):
+    store = open_store(demo_workspace)
+    try:
+        data = reports.load_ratings(store, "CCOM")
+        small = reports.rater_measures(data, max_subjects=12, seed=3)
+        assert f"random sample of 12 of the {len(data.subject_ids())} double-scored submissions (seed 3)" in small.note
+        assert small.facet("submission").shape[0] == 12
+        assert reports.rater_measures(data, max_subjects=12, seed=3).measures.equals(small.measures)
+        assert "random sample" not in reports.rater_measures(data, max_subjects=None).note
+        with pytest.raises(reports.ReportError, match="mfrm_subjects must be a whole number"):
+            reports.agreement_report(store, "CCOM", mfrm_subjects=-1)
+    finally:
+        store.dispose()
+
+
+def test_krippendorffs_alpha_in_the_report_is_the_functions_bit_for_bit(data, demo_report):
+    for d in (data, demo_report.data):
+        for c in d.rubric.criteria[:3]:
+            wide, compact = d.matrix(c.id), d._compact(d.levels[:, list(d.rubric.criterion_ids).index(c.id)])
+            for boot, seed in ((200, 0), (50, 7)):
+                ours = reports._krippendorff(compact, "ordinal", list(c.scores), bootstrap=boot, seed=seed)
+                theirs = agreement.krippendorff_alpha(wide, "ordinal", list(c.scores), bootstrap=boot, seed=seed)
+                assert (ours.value, ours.se, ours.ci, ours.ci_method) == \
+                    (theirs.value, theirs.se, theirs.ci, theirs.ci_method)
+        totals = d._compact(d.rater_results["total"].to_numpy(dtype=float))
+        ours = reports._krippendorff(totals, "interval", bootstrap=300, seed=1)
+        theirs = agreement.krippendorff_alpha(totals, "interval", bootstrap=300, seed=1)
+        assert (ours.value, ours.se, ours.ci) == (theirs.value, theirs.se, theirs.ci)
+
+
+def test_compacted_ratings_keep_the_designs_raters_and_category_names(data):
+    crit = reports.criterion_agreement(data, bootstrap=0)
+    assert (crit["n_raters"] == 4).all() and crit["describe"].str.contains("4 raters").all()
+    total = reports.total_agreement(data, bootstrap=0)
+    decision = total[total["target"] == "decision"]
+    assert (decision["categories"] == "deficient, pass").all() and (decision["n_raters"] == 4).all()
+    fleiss = agreement.fleiss_kappa(data.decisions(), categories=["deficient", "pass"])
+    assert _row(total, target="decision", measure="Fleiss kappa")["value"] == pytest.approx(fleiss.value)

@@ -219,7 +219,7 @@ def create_workshop(store: Store, program_id: str, title: str, held_on, facilita
             "program_id": program_id, "rubric_version": version, "method": ss.METHOD, "title": _text(title, "title"),
             "held_on": _date(held_on, "held_on"), "facilitator": _text(facilitator, "facilitator"),
             "mcc_definition": _text(mcc_definition, "the minimally competent candidate's definition"),
-            "state": "open", "created_by": actor, "created_at": now}, action="create_workshop")
+            "state": "open", "created_by": store.person or actor, "created_at": now}, action="create_workshop")
         for name, expertise in people:
             tx.insert(standard_setting_panellists, {"workshop_id": row["id"], "name": name, "expertise": expertise})
         tx.insert(standard_setting_rounds, {"workshop_id": row["id"], "number": 1, "opened_at": now},
@@ -368,7 +368,7 @@ def close_workshop(store: Store, workshop_id: int, actor: str = "psychometrician
         result = ss.angoff_cut(_round_frame(tx, rounds[-1]["id"]), workflow.rubric_for(store, w["rubric_version"]))
         tx.update(standard_setting_workshops, {"id": workshop_id}, {
             "state": "closed", "recommended_cut": result.cut, "cut_se": None if math.isnan(result.se) else result.se,
-            "closed_by": actor, "closed_at": utcnow()}, action="close_workshop")
+            "closed_by": store.person or actor, "closed_at": utcnow()}, action="close_workshop")
     return result
 
 
@@ -570,6 +570,7 @@ def adopt_pass_mark(store: Store, workshop_id: int, pass_mark: float | None = No
         version (they keep it).
     """
     today = today or dt.date.today()
+    actor = store.person or actor  # on PostgreSQL a person's own session names them, whatever is passed
     with store.read() as conn:
         w = _workshop(conn, workshop_id)
         already = conn.execute(sa.select(pass_mark_changes.c.id, pass_mark_changes.c.new_pass_mark)

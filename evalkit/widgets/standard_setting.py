@@ -310,7 +310,9 @@ class StandardSettingApp(w.VBox):
             self.refresh()
 
     def close(self) -> None:
-        self.store.dispose()
+        store = getattr(self, "store", None)  # None when the workspace could not be opened
+        if store is not None:
+            store.dispose()
         for child in self.children:
             close_tree(child)
         super().close()
