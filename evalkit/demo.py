@@ -174,7 +174,6 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
     build_demo_workshop(store, "CCOM", seed=seed, held_on=today - dt.timedelta(days=30))
     say("call-certification agents in every stage")
     build_demo_agents(store, seed, today)
-    say("candidates' self-assessments")
     _self_assessments(store, random.Random(seed + 15))
     for username, role in _demo_roles():
         grant(store, username, role, actor="setup")

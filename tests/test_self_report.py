@@ -140,3 +140,37 @@ def test_the_coordinator_dashboard_flags_missing_reports(team):
     cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
     board.refresh()
     assert "1 agent(s) have not self-reported for 2026-11-24: Other, Jim (#2)" in board.table.value
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+
+def _run(capsys, *argv):
+    from evalkit.cli import main
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_coordinator_enters_an_emailed_report_and_lists_the_missing(workspace, capsys):
+    from evalkit.store import open_store
+    s = open_store(workspace)
+    try:
+        jane = cc.add_agent(s, "Jane", "Agent", dt.date.today())
+        jim = cc.add_agent(s, "Jim", "Other", dt.date.today())
+    finally:
+        s.dispose()
+    code, out, _ = _run(capsys, "callcert", "self-report", "-w", workspace, "--missing")
+    assert code == 0 and out.startswith("2 agent(s) have not self-reported for") and f"#{jim} Other, Jim" in out
+    code, out, _ = _run(capsys, "callcert", "self-report", "-w", workspace, jane, "--progress", "Calls 1-2 done.",
+                        "--modules", "Billing 1", "--blockers", "VPN drops")
+    assert code == 0 and out.strip().endswith("Jane Agent - Calls 1-2 done; TBT modules: Billing 1; Blockers: VPN "
+                                              "drops (by e-mail)")
+    code, out, err = _run(capsys, "callcert", "self-report", "-w", workspace, jane, "--progress", "Again.")
+    assert code == 1 and "already reported" in err and len(err.strip().splitlines()) == 1
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    code, out, err = _run(capsys, "callcert", "self-report", "-w", workspace, jim, "--progress", "x", "--date",
+                          tomorrow)
+    assert code == 1 and f"report date {tomorrow} is in the future" in err and len(err.strip().splitlines()) == 1
+    code, out, err = _run(capsys, "callcert", "self-report", "-w", workspace, jim)
+    assert code == 1 and "give the agent and --progress" in err

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..callcert import (add_agent, add_note, eod_recipients, eod_report, export_scorecard, overview,
-                        queue_call_scorecard, queue_eod_report, record_action, record_tbt, score_call,
-                        set_agent_email, set_eod_recipients, set_equipment_issue)
+                        missing_reports, queue_call_scorecard, queue_eod_report, record_action, record_tbt,
+                        score_call, set_agent_email, set_eod_recipients, set_equipment_issue, submit_self_report)
 from ..callcert.rules import STEP_LABEL
 from ..messages import show
 from .common import CommandError, actor, command, group, parse_date, record_id, store_from, whole_number
@@ -121,6 +121,22 @@ def _cmd_eod_report(args) -> None:
         print(report.markdown, end="")
 
 
+def _cmd_self_report(args) -> None:
+    store = store_from(args)
+    if args.missing:
+        day = parse_date(args.date, "--date")
+        rows = missing_reports(store, day)
+        print(f"{len(rows)} agent(s) have not self-reported for {day}"
+              + "".join(f"\n  #{r['agent_id']} {r['name']} (day {r['day']}, certifier {r['certifier'] or '-'})"
+                        for r in rows))
+        return
+    if args.agent is None or args.progress is None:
+        raise CommandError("give the agent and --progress (the e-mailed report), or --missing")
+    report = submit_self_report(store, args.agent, args.progress, args.modules, args.blockers,
+                                on_date=parse_date(args.date, "--date"), via="email", actor=actor())
+    print(report["line"])
+
+
 def register(sub) -> None:
     """Add ``evalkit callcert ...``."""
     csub = group(sub, "callcert", "call certification of agents: scorecards, ladder, end-of-day report")
@@ -178,6 +194,14 @@ def register(sub) -> None:
     c.add_argument("--email", action="store_true",
                    help="queue it to the distribution list (evalkit callcert eod-recipients): Markdown as the body, "
                         "HTML attached")
+    c = command(csub, "self-report", _cmd_self_report,
+                "enter an agent's end-of-day report sent by e-mail, or --missing: who has not reported")
+    c.add_argument("agent", type=record_id, nargs="?")
+    c.add_argument("--progress", help="what the agent did that day")
+    c.add_argument("--modules", help="TBT modules done, separated by commas")
+    c.add_argument("--blockers", help="what blocks the agent")
+    c.add_argument("--date", help="the day reported on (default today; not in the future)")
+    c.add_argument("--missing", action="store_true", help="list the agents in call certs with no report that day")
     c = command(csub, "eod-recipients", _cmd_eod_recipients,
                 "set the end-of-day report's distribution list, or with no address show it")
     c.add_argument("addresses", nargs="*", metavar="ADDRESS")

@@ -3,9 +3,9 @@ record (profile, candidacies, knowledge-assessment results) and standing."""
 from __future__ import annotations
 
 from ..certification import (STATES, apply, attempts, candidacy, candidate_status, eligibility, import_profiles,
-                             import_results, issue_assignment, programs_of, standings)
+                             import_results, issue_assignment, issue_link, link_person, programs_of, standings)
 from ..evaluation.admission import describe
-from .common import actor, command, group, id_ranges, parse_date, store_from
+from .common import actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
 
 def cmd_results_import(args) -> None:
@@ -75,6 +75,18 @@ def cmd_issue(args) -> None:
           f"{issued['assignment_issued_on']}; due {issued['complete_by']}")
 
 
+def cmd_self_assessment_link(args) -> None:
+    token, expires = issue_link(store_from(args), args.candidate, args.program, args.days, actor=actor())
+    base = args.base_url.rstrip("/") if args.base_url else "<the token page>"
+    print(f"{base}/voila/render/self_assessment.ipynb?token={token}")
+    print(f"single use, expires {expires:%Y-%m-%d %H:%M} UTC; only its hash is stored: send it to the candidate now")
+
+
+def cmd_link_person(args) -> None:
+    link_person(store_from(args), args.username, candidate=args.candidate, agent_id=args.agent, actor=actor())
+    print(f"{args.username} is " + (f"candidate {args.candidate}" if args.candidate else f"agent {args.agent}"))
+
+
 def register(sub) -> None:
     i = command(group(sub, "results", "knowledge & skills assessment results"), "import", cmd_results_import,
                 "import results from CSV (candidate_id, program, component, score, maximum, taken_on[, attempt]): "
@@ -103,3 +115,15 @@ def register(sub) -> None:
     s.add_argument("candidate")
     s.add_argument("program")
     s.add_argument("--on", required=True, help="issue date (YYYY-MM-DD)")
+    s = command(candidates, "self-assessment-link", cmd_self_assessment_link,
+                "issue a single-use link (expiring) to a candidate's self-assessment; printed once")
+    s.add_argument("candidate")
+    s.add_argument("program", help="a designation with a self-assessment: CCSL, CCOM, CCMA, CCMC")
+    s.add_argument("--days", type=whole_number(1, 90), default=14, help="days until it expires (default 14)")
+    s.add_argument("--base-url", help="the token page's address, such as https://office.example:8866")
+    s = command(candidates, "link-person", cmd_link_person,
+                "record that a hub user is a candidate (--candidate ID) or an agent (--agent N): their own page")
+    s.add_argument("username")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--candidate")
+    who.add_argument("--agent", type=record_id)
