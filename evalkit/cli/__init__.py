@@ -6,21 +6,21 @@ of commands (``register(subparsers)``). Every command exits 0 on success and 1 w
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 
-from ..instruments.rubric import RubricError
-from .common import USER_ERRORS, CommandError
+from .common import CommandError, Parser, user_errors
 
 # The modules of this package that add commands, in the order `evalkit --help` lists them.
 _COMMAND_MODULES = ("workspace", "db", "certification", "certificates", "appeals", "agreement", "callcert", "serve",
                     "hub", "letters", "outbox")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evalkit", description="Evaluate certification work products and calls.")
+def build_parser() -> Parser:
+    """Every command's parser; what a command imports is imported when it runs (``evalkit --help`` imports no
+    domain module)."""
+    parser = Parser(prog="evalkit", description="Evaluate certification work products and calls.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
@@ -32,7 +32,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (CommandError, *USER_ERRORS) as exc:
+    except (CommandError, *user_errors()) as exc:  # evaluated only when something was raised
+        from ..instruments.rubric import RubricError
+
         lines = str(exc).splitlines() or [type(exc).__name__]
         if isinstance(exc, RubricError) and len(lines) > 1:  # one line per rubric problem is validate's job
             lines = [f"{lines[0]} (and {len(lines) - 1} more: `evalkit rubric validate FILE` lists them all)"]

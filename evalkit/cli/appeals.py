@@ -1,17 +1,20 @@
 """`evalkit appeals lodge | decide | letter | list`: candidates' appeals of decided results (ISO/IEC 17024 9.8)."""
 from __future__ import annotations
 
-from ..evaluation import appeals
 from .common import actor, command, group, parse_date, record_id, store_from
 
 
 def cmd_lodge(args) -> None:
+    from ..evaluation import appeals
+
     row = appeals.lodge(store_from(args), args.submission, parse_date(args.received, "--received"), args.grounds,
                         actor=actor())
     print(f"appeal {row['id']} of submission {args.submission} recorded; decide it by {row['due_on']}")
 
 
 def cmd_decide(args) -> None:
+    from ..evaluation import appeals
+
     row = appeals.decide(store_from(args), args.appeal, args.outcome, args.reason, parse_date(args.on, "--on"),
                          actor=actor())
     again = f"; submission {row['reevaluation_id']} is the fresh evaluation: assign it raters who did not " \
@@ -27,6 +30,8 @@ def cmd_letter(args) -> None:
 
 
 def cmd_list(args) -> None:
+    from ..evaluation import appeals
+
     rows = appeals.open_appeals(store_from(args), parse_date(args.today, "--today")) if not args.all \
         else appeals.appeals_of(store_from(args))
     if not rows:
@@ -45,10 +50,16 @@ def register(sub) -> None:
     p.add_argument("--grounds", required=True, help="the candidate's grounds, as received")
     p.add_argument("--received", help="date received (YYYY-MM-DD; default today)")
     p = command(g, "decide", cmd_decide, "decide an appeal (you must have taken no part in the evaluation)")
-    p.add_argument("appeal", type=record_id)
-    p.add_argument("--outcome", required=True, choices=appeals.OUTCOMES)
-    p.add_argument("--reason", required=True, help="the reasons, as the candidate will read them")
-    p.add_argument("--on", help="decision date (YYYY-MM-DD; default today)")
+
+    @p.later
+    def _decide_arguments(p) -> None:
+        from ..evaluation import appeals
+
+        p.add_argument("appeal", type=record_id)
+        p.add_argument("--outcome", required=True, choices=appeals.OUTCOMES)
+        p.add_argument("--reason", required=True, help="the reasons, as the candidate will read them")
+        p.add_argument("--on", help="decision date (YYYY-MM-DD; default today)")
+
     p = command(g, "letter", cmd_letter, "write and record the appeal's next letter (acknowledgement or outcome)")
     p.add_argument("appeal", type=record_id)
     p.add_argument("--out", required=True, help="folder for the letter's HTML and PDF")

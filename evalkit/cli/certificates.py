@@ -2,9 +2,6 @@
 `evalkit register publish | verify`: certificates and the public register (ISO/IEC 17024)."""
 from __future__ import annotations
 
-from ..certification.certificates import (STATES, certificate, certificates, decide_and_issue, history, recertify,
-                                          reinstate, reissue, suspend, verify, withdraw)
-from ..certification.register import publish
 from .common import actor, command, group, parse_date, store_from
 
 
@@ -14,6 +11,8 @@ def _line(c: dict) -> str:
 
 
 def cmd_issue(args) -> None:
+    from ..certification.certificates import decide_and_issue
+
     c = decide_and_issue(store_from(args), args.candidate, args.program, args.out,
                                parse_date(args.on, "--on"), actor=actor())
     print(f"certificate {c['number']} issued to {args.candidate} ({args.program}), valid until {c['valid_until']}; "
@@ -21,19 +20,26 @@ def cmd_issue(args) -> None:
 
 
 def cmd_reissue(args) -> None:
+    from ..certification.certificates import reissue
+
     c = reissue(store_from(args), args.number, args.out, args.reason, actor=actor(),
                       on=parse_date(args.on, "--on"))
     print(f"certificate {c['number']} reissued; {c['file']}")
 
 
-def _status_command(change, done: str):
+def _status_command(name: str, done: str):
     def run(args) -> None:
+        from ..certification import certificates
+
+        change = getattr(certificates, name)
         c = change(store_from(args), args.number, args.reason, actor=actor(), on=parse_date(args.on, "--on"))
         print(f"certificate {c['number']} {done}")
     return run
 
 
 def cmd_recertify(args) -> None:
+    from ..certification.certificates import recertify
+
     c = recertify(store_from(args), args.number, parse_date(args.on, "--on"), actor=actor(),
                         reason=args.reason, out_dir=args.out)
     written = f"; {c['file']}" if c.get("file") else ""
@@ -41,6 +47,8 @@ def cmd_recertify(args) -> None:
 
 
 def cmd_list(args) -> None:
+    from ..certification.certificates import certificates
+
     rows = certificates(store_from(args), args.program, args.state, parse_date(args.today, "--today"))
     if not rows:
         print("no certificates" + (f" {args.state}" if args.state else ""))
@@ -49,6 +57,8 @@ def cmd_list(args) -> None:
 
 
 def cmd_show(args) -> None:
+    from ..certification.certificates import certificate, history
+
     store = store_from(args)
     c = certificate(store, args.number, parse_date(args.today, "--today"))
     print(_line(c))
@@ -61,11 +71,15 @@ def cmd_show(args) -> None:
 
 
 def cmd_publish(args) -> None:
+    from ..certification.register import publish
+
     index = publish(store_from(args), args.out, parse_date(args.today, "--today"))
     print(f"register published: {index}")
 
 
 def cmd_verify(args) -> None:
+    from ..certification.certificates import verify
+
     v = verify(store_from(args), args.code, parse_date(args.today, "--today"))
     if v["state"] == "unknown":
         print(f"unknown: no certificate has the code {v['code']}")
@@ -87,10 +101,10 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="folder for the certificate's PDF")
     p.add_argument("--reason", required=True, help="why it is reissued (recorded)")
     p.add_argument("--on", help="date (YYYY-MM-DD; default today)")
-    for name, change, done, what in (("suspend", suspend, "suspended", "suspend a certificate"),
-                                     ("reinstate", reinstate, "reinstated", "lift a certificate's suspension"),
-                                     ("withdraw", withdraw, "withdrawn", "withdraw a certificate for good")):
-        p = command(g, name, _status_command(change, done), what)
+    for name, done, what in (("suspend", "suspended", "suspend a certificate"),
+                             ("reinstate", "reinstated", "lift a certificate's suspension"),
+                             ("withdraw", "withdrawn", "withdraw a certificate for good")):
+        p = command(g, name, _status_command(name, done), what)
         p.add_argument("number", help="certificate number or verification code")
         p.add_argument("--reason", required=True, help="why (recorded)")
         p.add_argument("--on", help="date (YYYY-MM-DD; default today)")
@@ -102,8 +116,14 @@ def register(sub) -> None:
     p.add_argument("--out", help="folder for the certificate's new PDF (default: none written)")
     p = command(g, "list", cmd_list, "every certificate, by number, with its state")
     p.add_argument("--program", help="only this program")
-    p.add_argument("--state", choices=STATES[:-1], help="only certificates in this state")
-    p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+
+    @p.later
+    def _list_arguments(p) -> None:
+        from ..certification.certificates import STATES
+
+        p.add_argument("--state", choices=STATES[:-1], help="only certificates in this state")
+        p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+
     p = command(g, "show", cmd_show, "a certificate and what happened to it")
     p.add_argument("number", help="certificate number or verification code")
     p.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")

@@ -1,24 +1,68 @@
-"""What every command shares: the workspace option, the acting user, dates, and the one-line error."""
+"""What every command shares: the workspace option, the acting user, dates, the one-line error, and the parser.
+
+Nothing heavy is imported here or at the top of any command module: ``evalkit --help`` builds every command's
+parser without importing the database layer, pandas or SciPy, and each command imports what it uses when it
+runs. An option whose choices come from a domain module (the states of a certificate, the roles...) is added when
+its command is parsed or its help shown (:meth:`Parser.later`).
+"""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import os
 
-from ..access import AccessError
-from ..calendar import as_date
-from ..evaluation import workflow
-from ..evaluation.scoring import ScoringError
-from ..instruments.programs import ProgramError
-from ..instruments.rubric import RubricError
-from ..store import StoreError, open_store
-
 __all__ = ["CommandError", "USER_ERRORS", "default_workspace", "add_workspace_arg", "store_from", "parse_date",
-           "actor", "whole_number", "record_id", "id_ranges", "group", "command"]
+           "actor", "whole_number", "record_id", "id_ranges", "group", "command", "Parser", "user_errors"]
 
-#: Errors that are the user's to fix: printed as one line, never as a traceback.
-USER_ERRORS = (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
-               ValueError, AccessError)
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's to fix: printed as one line, never as a traceback (imported when needed)."""
+    from ..access import AccessError
+    from ..evaluation import workflow
+    from ..evaluation.scoring import ScoringError
+    from ..instruments.programs import ProgramError
+    from ..instruments.rubric import RubricError
+    from ..store import StoreError
+
+    return (workflow.WorkflowError, StoreError, RubricError, ProgramError, ScoringError, FileNotFoundError,
+            ValueError, AccessError)
+
+
+def __getattr__(name: str):
+    if name == "USER_ERRORS":  # the tuple, as before: importing it imports the modules that define the errors
+        return user_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser some of whose arguments are added when it is first used: parsing its arguments, or
+    showing its usage or help. ``evalkit --help`` then lists every command without importing what their options
+    need (the choices of ``--state`` come from the certificates module, which imports the database layer)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._later: list = []
+
+    def later(self, add):
+        """Run ``add(parser)`` before this parser is first used (a decorator); returns ``add``."""
+        self._later.append(add)
+        return add
+
+    def _complete(self) -> None:
+        while self._later:
+            self._later.pop(0)(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self):
+        self._complete()
+        return super().format_usage()
+
+    def format_help(self):
+        self._complete()
+        return super().format_help()
 
 
 class CommandError(Exception):
@@ -35,12 +79,18 @@ def add_workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def store_from(args):
+    from ..store import open_store
+
     return open_store(args.workspace or default_workspace())
 
 
 def parse_date(value: str | None, what: str) -> dt.date:
     """A YYYY-MM-DD option, or today when not given."""
-    return dt.date.today() if value is None else as_date(value, what, CommandError)
+    if value is None:
+        return dt.date.today()
+    from ..calendar import as_date
+
+    return as_date(value, what, CommandError)
 
 
 def actor() -> str:

@@ -1,7 +1,6 @@
 """`evalkit db current | upgrade`: the database's schema revision, and bringing an older database up to it."""
 from __future__ import annotations
 
-from ..store import migrate
 from .common import add_workspace_arg, default_workspace
 
 
@@ -10,6 +9,8 @@ def _target(args) -> str:
 
 
 def cmd_current(args) -> None:
+    from ..store import migrate
+
     state = migrate.schema_state(_target(args))
     head = migrate.HEAD_REVISION
     if state.status == "head":
@@ -26,6 +27,8 @@ def cmd_current(args) -> None:
 
 
 def cmd_upgrade(args) -> None:
+    from ..store import migrate
+
     result = migrate.upgrade(_target(args))
     if not result.changed:
         print(f"{result.target} is already at {result.new} (head)")

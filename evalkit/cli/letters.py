@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ..letters.batch import run_batch
 from .common import CommandError, actor, add_workspace_arg, default_workspace, parse_date, record_id
 
 
@@ -41,6 +40,8 @@ def register(sub) -> None:
 
 def cmd_letters(args) -> None:
     from tqdm import tqdm
+
+    from ..letters.batch import run_batch
 
     bar = None
 

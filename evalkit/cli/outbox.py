@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from ..delivery import STATUSES, configure_smtp, counts, messages, requeue, send_pending
 from ..messages import one_line
 from .common import CommandError, actor, command, group, record_id, store_from, whole_number
 
 
 def _cmd_list(args) -> None:
+    from ..delivery import counts, messages
+
     store = store_from(args)
     rows = messages(store, args.status)
     for r in rows:
@@ -20,6 +21,8 @@ def _cmd_list(args) -> None:
 
 
 def _cmd_send(args) -> None:
+    from ..delivery import send_pending
+
     from tqdm import tqdm
 
     bar = None
@@ -54,11 +57,15 @@ def _cmd_send(args) -> None:
 
 
 def _cmd_retry(args) -> None:
+    from ..delivery import requeue
+
     ids = requeue(store_from(args), args.ids, actor())
     print(f"{len(ids)} message(s) queued again; send them with `evalkit outbox send`")
 
 
 def _cmd_configure(args) -> None:
+    from ..delivery import configure_smtp
+
     value = configure_smtp(store_from(args), args.host, args.port, args.starttls, args.sender, args.user, actor())
     print("SMTP settings stored: " + ", ".join(f"{k}={v}" for k, v in value.items())
           + ("; the password is read from EVALKIT_SMTP_PASSWORD" if args.user else ""))
@@ -68,7 +75,13 @@ def register(sub) -> None:
     """Add ``evalkit outbox ...``."""
     osub = group(sub, "outbox", "the e-mail queue: list, send by SMTP, retry, configure the server")
     c = command(osub, "list", _cmd_list, "the queued messages with their status, attempts and last error")
-    c.add_argument("--status", choices=STATUSES, help="only messages with this status")
+
+    @c.later
+    def _list_arguments(c) -> None:
+        from ..delivery import STATUSES
+
+        c.add_argument("--status", choices=STATUSES, help="only messages with this status")
+
     c = command(osub, "send", _cmd_send,
                 "send the pending messages by SMTP (one run at a time; safe to kill and run again). "
                 "Exit status 1 if a message failed or the server could not be reached.")

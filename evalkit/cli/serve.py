@@ -19,7 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..store import open_store
 from .common import CommandError, add_workspace_arg, default_workspace
 
 __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "VOILA_CONFIG_DIR", "issue_xsrf_cookie",
@@ -79,6 +78,8 @@ def _check_port(port: int) -> None:
 
 def _workspace_target(workspace: str) -> str:
     """Check the workspace opens, and name it so that a kernel started in another folder finds it."""
+    from ..store import open_store
+
     open_store(workspace).dispose()
     return workspace if "://" in workspace else str(Path(workspace).resolve())
 

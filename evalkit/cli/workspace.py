@@ -7,9 +7,6 @@ import time
 import warnings
 from pathlib import Path
 
-from ..certification import certificates
-from ..evaluation import appeals, workflow
-from ..instruments.rubric import validate_files
 from .common import CommandError, actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
 
@@ -34,6 +31,8 @@ def cmd_init(args) -> None:
 
 
 def cmd_rubric_validate(args) -> None:
+    from ..instruments.rubric import validate_files
+
     problems = validate_files(args.paths)
     for p in problems:
         print(p, file=sys.stderr)
@@ -54,6 +53,8 @@ def cmd_import(args) -> None:
 
 
 def cmd_resubmit(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     sid = workflow.resubmit(store, args.previous, parse_date(args.received, "--received"), args.signoff,
                             args.document, actor=actor())
@@ -61,6 +62,8 @@ def cmd_resubmit(args) -> None:
 
 
 def cmd_extend(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     granted = workflow.grant_extension(store, args.submission, parse_date(args.until, "--until"), args.reason,
                                        actor=actor())
@@ -68,6 +71,8 @@ def cmd_extend(args) -> None:
 
 
 def cmd_assign(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     ids = args.submission or [r["id"] for r in workflow.due_report(store) if r["state"] == "received"]
     if not ids:
@@ -80,6 +85,9 @@ def cmd_assign(args) -> None:
 
 
 def cmd_status(args) -> None:
+    from ..certification import certificates
+    from ..evaluation import appeals, workflow
+
     store = store_from(args)
     today = parse_date(args.today, "--today")
     counts = workflow.pipeline_counts(store)
@@ -120,6 +128,8 @@ def cmd_status(args) -> None:
 
 
 def cmd_sync(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", workflow.RubricChangedWarning)
@@ -131,6 +141,8 @@ def cmd_sync(args) -> None:
 
 
 def cmd_rater_add(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     workflow.add_rater(store, args.username, args.name, args.email, is_adjudicator=args.adjudicator,
                        is_lead=args.lead, actor=actor())
@@ -138,6 +150,8 @@ def cmd_rater_add(args) -> None:
 
 
 def cmd_conflict_add(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     outcome = workflow.declare_conflict(store, args.rater, args.candidate, args.reason or "", actor=actor())
     print(f"{args.rater} will not be assigned to candidate {args.candidate}")
@@ -153,11 +167,15 @@ def cmd_conflict_add(args) -> None:
 
 
 def _settle_once(store, today) -> None:
+    from ..evaluation import workflow
+
     for sid, state in workflow.settle_ready(store, today).items():
         print(f"submission {sid}: {'sent to adjudication' if state == 'adjudication' else state}", flush=True)
 
 
 def cmd_settle(args) -> None:
+    from ..evaluation import workflow
+
     store = store_from(args)
     _settle_once(store, args.today and parse_date(args.today, "--today"))
     if not args.watch:
