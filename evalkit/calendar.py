@@ -23,6 +23,7 @@ __all__ = [
     "next_business_day",
     "add_business_days",
     "business_days_between",
+    "business_days_from",
 ]
 
 Date = dt.date
@@ -112,6 +113,10 @@ class HolidayCalendar:
                 days |= us_federal_holidays(y)
         return sorted(d for d in days if start <= d <= end)
 
+    def array(self, start: Date, end: Date) -> np.ndarray:
+        """The holidays from start to end inclusive, as numpy's business-day functions take them."""
+        return np.array(self.between(start, end), dtype="datetime64[D]")
+
     def __repr__(self) -> str:
         return f"HolidayCalendar(federal={self.federal}, extra={sorted(self.extra)})"
 
@@ -164,13 +169,21 @@ def is_business_day(day, holidays=None) -> bool:
     return day.weekday() < 5 and day not in _calendar(holidays)
 
 
+def _d64(day: Date) -> np.datetime64:
+    return np.datetime64(day, "D")
+
+
+def _span(day: Date, n: int, cal: HolidayCalendar) -> tuple[Date, Date]:
+    """A range of dates sure to hold the first business day on or after ``day`` and ``n`` business days from it:
+    a year has at least 240 business days with the federal holidays, and each extra holiday can push by a day."""
+    pad = dt.timedelta(days=40 + len(cal.extra))
+    span = dt.timedelta(days=abs(int(n)) * 366 // 240) + pad
+    return (day - span if n < 0 else day), (day + span if n >= 0 else day + pad)
+
+
 def next_business_day(day, holidays=None) -> Date:
     """The day itself if it is a business day, else the first business day after it."""
-    day = as_date(day)
-    cal = _calendar(holidays)
-    while day.weekday() >= 5 or day in cal:
-        day += dt.timedelta(days=1)
-    return day
+    return add_business_days(day, 0, holidays)
 
 
 def add_business_days(start, n: int, holidays=None) -> Date:
@@ -191,15 +204,30 @@ def add_business_days(start, n: int, holidays=None) -> Date:
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise ValueError(f"number of business days {n!r} is not an integer")
+    day = as_date(start)
     cal = _calendar(holidays)
-    day = next_business_day(start, cal)
-    step = dt.timedelta(days=1 if n >= 0 else -1)
-    remaining = abs(int(n))
-    while remaining:
-        day += step
-        if day.weekday() < 5 and day not in cal:
-            remaining -= 1
-    return day
+    low, high = _span(day, n, cal)
+    found = np.busday_offset(_d64(day), int(n), roll="forward", holidays=cal.array(low, high))
+    return found.astype(object)
+
+
+def business_days_from(start, ends, holidays=None) -> np.ndarray:
+    """:func:`business_days_between` from one date to many (an array of ints, one per date of ``ends``), counted
+    at once with numpy's business-day functions and the calendar's holidays over their span."""
+    start = as_date(start)
+    ends = np.asarray([as_date(e) for e in ends] if not isinstance(ends, np.ndarray) else ends, dtype="datetime64[D]")
+    if ends.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    cal = _calendar(holidays)
+    begin = _d64(start)
+    lows, highs = np.minimum(ends, begin), np.maximum(ends, begin)
+    first_day, last_day = lows.min().astype(object), highs.max().astype(object)
+    closed = cal.array(first_day, last_day + dt.timedelta(days=40 + len(cal.extra)))
+    # business days in (first, high], first being the first business day on or after the lower date: none if the
+    # higher date does not come after it (busday_count counts [first + 1, high + 1))
+    first = np.busday_offset(lows, 0, roll="forward", holidays=closed)
+    counts = np.where(highs <= first, 0, np.busday_count(first + 1, highs + 1, holidays=closed))
+    return np.where(ends < begin, -counts, counts).astype(np.int64)
 
 
 def business_days_between(start, end, holidays=None) -> int:
@@ -214,13 +242,4 @@ def business_days_between(start, end, holidays=None) -> int:
     >>> business_days_between(dt.date(2026, 11, 20), dt.date(2026, 11, 30))  # Thanksgiving in between
     5
     """
-    start, end = as_date(start), as_date(end)
-    if end < start:
-        return -business_days_between(end, start, holidays)
-    cal = _calendar(holidays)
-    first = next_business_day(start, cal)
-    if end <= first:
-        return 0
-    weekdays = int(np.busday_count(first + dt.timedelta(days=1), end + dt.timedelta(days=1)))
-    closed = sum(1 for d in cal.between(first + dt.timedelta(days=1), end) if d.weekday() < 5)
-    return weekdays - closed
+    return int(business_days_from(start, [as_date(end)], holidays)[0])
