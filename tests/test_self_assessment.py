@@ -436,7 +436,8 @@ from alembic import command  # noqa: E402
 from evalkit.store import migrate, schema  # noqa: E402
 from test_migrations import SQLITE_AND_POSTGRES, _engine, _target, _url, database_at, rows_kept, snapshot  # noqa: E402
 
-NEW_TABLES = {"person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports"}
+NEW_TABLES = {"person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports",
+              "cc_equipment_tickets", "cc_touch_base"}
 
 
 @pytest.mark.parametrize("kind", SQLITE_AND_POSTGRES)
@@ -556,6 +557,11 @@ def test_people_read_and_write_only_their_own_records(pg_url, tmp_path):
                               today=dt.date(2025, 11, 25), on_date=dt.date(2025, 11, 25))
         assert {r["agent_id"] for r in cc.self_reports(coord)} == {jane, jim}
         assert {r["agent_id"] for r in cc.self_reports(jane_store)} == {jane}
+        # the coordinator's team view: IT tickets and the touch base; an agent reads neither
+        cc.open_equipment_ticket(coord, jim, "No headset", "IT-7", actor="coord.hal")
+        cc.add_touch_base(coord, "Gil takes Jim after IT.", "coord.hal")
+        assert [t["ticket_ref"] for t in cc.equipment_tickets(coord)] == ["IT-7"]
+        assert cc.equipment_tickets(jane_store) == [] and cc.touch_base_notes(jane_store) == []
     finally:
         for s in (olive, jane_store, coord):
             s.dispose()

@@ -174,3 +174,27 @@ def test_the_coordinator_enters_an_emailed_report_and_lists_the_missing(workspac
     assert code == 1 and f"report date {tomorrow} is in the future" in err and len(err.strip().splitlines()) == 1
     code, out, err = _run(capsys, "callcert", "self-report", "-w", workspace, jim)
     assert code == 1 and "give the agent and --progress" in err
+
+
+def test_it_tickets_and_the_touch_base_are_in_the_team_view(team):
+    s, jane, jim, _ = team
+    cc.set_equipment_issue(s, jim, None)
+    ticket = cc.open_equipment_ticket(s, jim, "No headset", "IT-4821", opened_on=START, today=TODAY)
+    assert cc.agent(s, jim)["equipment_issue"] == "No headset (IT ticket IT-4821)"
+    with pytest.raises(cc.CallCertError, match="^agent 2 already has IT ticket IT-4821 open; close it first$"):
+        cc.open_equipment_ticket(s, jim, "Monitor", "IT-1", today=TODAY)
+    with pytest.raises(cc.CallCertError, match="^IT ticket reference is empty"):
+        cc.open_equipment_ticket(s, jane, "Monitor", " ", today=TODAY)
+    with pytest.raises(cc.CallCertError, match="^ticket date 2026-11-25 is in the future$"):
+        cc.open_equipment_ticket(s, jane, "Monitor", "IT-2", opened_on=D(2026, 11, 25), today=TODAY)
+    [open_] = cc.equipment_tickets(s, TODAY)
+    assert (open_["ticket_ref"], open_["age"], open_["agent"]) == ("IT-4821", 1, "Other, Jim")
+    cc.add_touch_base(s, "Lin takes Jim once IT is done.", "coord.hal", on_date=TODAY, today=TODAY)
+    md = cc.eod_report(s, TODAY, team=True).markdown
+    assert "- IT tickets open: Other, Jim: No headset (IT ticket IT-4821, open 1 business day(s))" in md
+    assert "- Morning touch base: coord.hal: Lin takes Jim once IT is done." in md
+    closed = cc.close_equipment_ticket(s, jim, TODAY, today=TODAY)
+    assert closed["closed_on"] == TODAY and cc.agent(s, jim)["equipment_issue"] is None
+    assert cc.equipment_tickets(s, TODAY) == [] and len(cc.equipment_tickets(s, START)) == 1
+    with pytest.raises(cc.CallCertError, match="^agent 2 has no open IT ticket$"):
+        cc.close_equipment_ticket(s, jim, today=TODAY)

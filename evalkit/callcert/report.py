@@ -17,7 +17,7 @@ from ..messages import show
 from ..store import Store, cc_actions, cc_agents, cc_calls
 from ..templates import environment, markdown_text
 from .records import display_name, notes, overview
-from .self_report import missing_reports
+from .self_report import equipment_tickets, missing_reports, touch_base_notes
 from .rules import CALLS_REQUIRED, STEP_LABEL, STEP_STAGE, TARGET_DAYS, CallCertError, call_passed, parse_date
 
 __all__ = ["EodReport", "eod_report", "eod_recipients", "set_eod_recipients", "queue_eod_report"]
@@ -61,8 +61,9 @@ def eod_report(store: Store, day=None, holidays=None, team: bool = False) -> Eod
     It lists the agents in call certification that day (started, and not finished or terminated before it),
     calls scored that day, ladder actions due or recorded that day, open equipment issues, time limits exceeded
     and the day's progress notes, after a summary with counts. With ``team``, the summary also has the coordinator's
-    team view: the agents who have not self-reported for the day, each certifier's agents and calls today, and
-    the agents waiting for a certifier without an equipment issue.
+    team view: the agents who have not self-reported for the day, each certifier's agents and calls today, the
+    agents waiting for a certifier without an equipment issue, the open IT tickets with their age, and the morning
+    touch-base notes.
     """
     day = parse_date(day or dt.date.today(), "report date")
     everyone = overview(store, day, holidays)
@@ -132,11 +133,16 @@ def _team_rows(store: Store, day: dt.date, holidays, active, day_calls) -> list[
     team = "; ".join(f"{name}: {sum(c['certifier'] == name for c in day_calls)} call(s) today, connected to "
                      f"{', '.join(agents) or 'nobody'}" for name, agents in sorted(by_certifier.items()))
     waiting = [s.name for s in active if not s.certifier and not s.equipment_issue]
+    tickets = "; ".join(f"{t['agent']}: {t['issue']} (IT ticket {t['ticket_ref']}, open {t['age']} business "
+                        f"day(s))" for t in equipment_tickets(store, day, holidays))
+    touch = "; ".join(f"{n['by']}: {n['note']}" for n in touch_base_notes(store, day))
     return [
         ("Self-reports missing", f"{len(missing)}" + (f" ({'; '.join(m['name'] for m in missing)})" if missing
                                                        else "")),
         ("Certifiers", team or "none connected"),
         ("Waiting for a certifier (no equipment issue)", "; ".join(waiting) or "none"),
+        ("IT tickets open", tickets or "none"),
+        ("Morning touch base", touch or "not recorded"),
     ]
 
 

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..calendar import is_business_day, next_business_day
-from ..store import Store, cc_agents, cc_notes, cc_self_reports, person_links, utcnow
+from ..calendar import business_days_between, is_business_day, next_business_day
+from ..store import (Store, cc_agents, cc_equipment_tickets, cc_notes, cc_self_reports, cc_touch_base, person_links,
+                     utcnow)
 from .records import _agent_row, display_name, overview
 from .rules import CallCertError, format_note, parse_date
 
 __all__ = ["TRAINING", "TrainingDay", "training_days", "submit_self_report", "self_reports", "missing_reports",
-           "agent_for_user"]
+           "agent_for_user", "open_equipment_ticket", "close_equipment_ticket", "equipment_tickets", "add_touch_base",
+           "touch_base_notes"]
 
 #: The two training days before call certs (the Cert Coordinator's process).
 TRAINING = (("Training day 1", "systems and scripting"),
@@ -185,3 +187,84 @@ def missing_reports(store: Store, day=None, holidays=None) -> list[dict]:
         if s.agent_id not in reported:
             out.append({"agent_id": s.agent_id, "name": s.name, "certifier": s.certifier, "day": s.day})
     return sorted(out, key=lambda r: r["name"])
+
+
+# --- the coordinator's team: equipment tickets with IT, the morning touch base ------------------------------
+
+
+def _day(value, what: str, today: dt.date | None) -> dt.date:
+    day = parse_date(value or today or dt.date.today(), what)
+    if day > (today or dt.date.today()):
+        raise CallCertError(f"{what} {day} is in the future")
+    return day
+
+
+def open_equipment_ticket(store: Store, agent_id: int, issue: str, ticket_ref: str, opened_on=None,
+                          actor: str = "Cert Coordinator", today: dt.date | None = None) -> dict:
+    """Note an agent's equipment issue with IT's ticket reference (the agent's open equipment issue, so no
+    certifier is connected with them until it is closed). Returns the ticket row."""
+    issue, ref = _text(issue, "equipment issue"), _text(ticket_ref, "IT ticket reference")
+    if len(ref) > 64:
+        raise CallCertError(f"IT ticket reference is {len(ref)} characters; expected at most 64")
+    opened_on = _day(opened_on, "ticket date", today)
+    with store.transaction(actor) as tx:
+        row = _agent_row(tx.conn, agent_id)
+        open_ref = tx.execute(sa.select(cc_equipment_tickets.c.ticket_ref).where(
+            cc_equipment_tickets.c.agent_id == row["id"], cc_equipment_tickets.c.closed_on.is_(None))).scalar()
+        if open_ref is not None:
+            raise CallCertError(f"agent {row['id']} already has IT ticket {open_ref} open; close it first")
+        tx.update(cc_agents, {"id": row["id"]}, {"equipment_issue": f"{issue} (IT ticket {ref})"},
+                  action="cc_equipment_issue")
+        return tx.insert(cc_equipment_tickets, {"agent_id": row["id"], "issue": issue, "ticket_ref": ref,
+                                                "opened_on": opened_on, "closed_on": None}, action="cc_ticket_open")
+
+
+def close_equipment_ticket(store: Store, agent_id: int, closed_on=None, actor: str = "Cert Coordinator",
+                           today: dt.date | None = None) -> dict:
+    """Close the agent's open IT ticket and resolve their equipment issue; returns the ticket row."""
+    with store.transaction(actor) as tx:
+        row = _agent_row(tx.conn, agent_id)
+        ticket = tx.execute(sa.select(cc_equipment_tickets).where(
+            cc_equipment_tickets.c.agent_id == row["id"], cc_equipment_tickets.c.closed_on.is_(None))
+        ).mappings().first()
+        if ticket is None:
+            raise CallCertError(f"agent {row['id']} has no open IT ticket")
+        closed_on = _day(closed_on, "closing date", today)
+        if closed_on < ticket["opened_on"]:
+            raise CallCertError(f"closing date {closed_on} is before the ticket was opened ({ticket['opened_on']})")
+        tx.update(cc_agents, {"id": row["id"]}, {"equipment_issue": None}, action="cc_equipment_resolved")
+        return tx.update(cc_equipment_tickets, {"id": ticket["id"]}, {"closed_on": closed_on},
+                         action="cc_ticket_close")
+
+
+def equipment_tickets(store: Store, day=None, holidays=None) -> list[dict]:
+    """The IT tickets open on ``day`` (default today), oldest first, each with ``agent`` and ``age`` (business days
+    since it was opened)."""
+    day = parse_date(day or dt.date.today(), "date")
+    with store.read() as conn:
+        rows = conn.execute(sa.select(cc_equipment_tickets, cc_agents.c.first_name, cc_agents.c.last_name)
+                            .join(cc_agents, cc_agents.c.id == cc_equipment_tickets.c.agent_id)
+                            .where(cc_equipment_tickets.c.opened_on <= day,
+                                   sa.or_(cc_equipment_tickets.c.closed_on.is_(None),
+                                          cc_equipment_tickets.c.closed_on > day))
+                            .order_by(cc_equipment_tickets.c.opened_on)).mappings().all()
+    return [{**r, "agent": display_name(r), "age": business_days_between(r["opened_on"], day, holidays)}
+            for r in rows]
+
+
+def add_touch_base(store: Store, note: str, by: str = "Cert Coordinator", on_date=None,
+                   today: dt.date | None = None) -> dict:
+    """Record the notes of the morning touch base with the certifiers."""
+    note, by = _text(note, "touch-base note"), _text(by, "touch-base by")
+    on_date = _day(on_date, "touch-base date", today)
+    with store.transaction(by) as tx:
+        return tx.insert(cc_touch_base, {"on_date": on_date, "by": by, "note": note, "created_at": utcnow()},
+                         action="cc_touch_base")
+
+
+def touch_base_notes(store: Store, day=None) -> list[dict]:
+    """The touch-base notes of ``day`` (default today), in the order written."""
+    day = parse_date(day or dt.date.today(), "date")
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(sa.select(cc_touch_base).where(cc_touch_base.c.on_date == day)
+                                              .order_by(cc_touch_base.c.id)).mappings()]

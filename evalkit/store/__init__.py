@@ -9,7 +9,8 @@ from .schema import (appeals, assessment_results, assignments, audit, candidacie
                      resolved_scores, resubmission_extensions, rubric_versions, submission_documents, submissions,
                      pass_mark_changes, standard_setting_panellists, standard_setting_ratings,
                      standard_setting_rounds, standard_setting_workshops,
-                     access_tokens, cc_self_reports, person_links, self_assessment_answers, self_assessments)
+                     access_tokens, cc_equipment_tickets, cc_self_reports, cc_touch_base, person_links,
+                     self_assessment_answers, self_assessments)
 
 __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreError", "StoreConflict", "Transaction",
            "open_store", "find_workspace", "utcnow", "workspace_url", "metadata", "meta", "programs", "rubric_versions",
@@ -18,4 +19,5 @@ __all__ = ["DB_FILENAME", "HEAD_REVISION", "SCHEMA_VERSION", "Store", "StoreErro
            "cc_notes", "certificates", "certificate_events", "appeals", "outbox", "person_roles",
            "submission_documents", "standard_setting_workshops", "standard_setting_panellists",
            "standard_setting_rounds", "standard_setting_ratings", "pass_mark_changes",
-           "person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports"]
+           "person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports",
+           "cc_equipment_tickets", "cc_touch_base"]

@@ -455,3 +455,22 @@ cc_self_reports = sa.Table(  # an agent's end-of-day progress report: through th
     sa.Column("reported_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("agent_id", "on_date"),
 )
+
+cc_equipment_tickets = sa.Table(  # an agent's equipment issue worked on with IT: the ticket and how long it is open
+    "cc_equipment_tickets", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+    sa.Column("issue", sa.Text, nullable=False),
+    sa.Column("ticket_ref", sa.String(64), nullable=False),  # IT's ticket reference
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("closed_on", sa.Date),
+)
+
+cc_touch_base = sa.Table(  # the Cert Coordinator's morning 15-minute touch base with the certifiers
+    "cc_touch_base", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)

@@ -13,6 +13,9 @@ Create Date: 2026-12-11
   is submitted.
 - ``cc_self_reports``: an agent's end-of-day report (progress, TBT modules done, blockers), through the form
   (``via = form``) or an e-mail the Cert Coordinator enters (``via = email``); one per agent and day.
+- ``cc_equipment_tickets``: an agent's equipment issue worked on with IT, with IT's ticket reference, the day it
+  was opened and the day it was closed (its age on the coordinator's team view).
+- ``cc_touch_base``: the notes of the Cert Coordinator's morning touch base with the certifiers.
 
 Training days (day 1 systems and scripting, the morning of day 2 role plays and call shadowing) need no storage:
 they are the two business days before an agent's start date (``evalkit.callcert.self_report.training_days``).
@@ -43,14 +46,17 @@ SCHEMA_VERSION = 9
 
 PEOPLE, OFFICE = "evalkit_people", "evalkit_office"
 
-TABLES = ("person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports")
-SERIAL = ("self_assessments", "access_tokens", "cc_self_reports")
+TEAM_TABLES = ("cc_equipment_tickets", "cc_touch_base")
+TABLES = ("person_links", "self_assessments", "self_assessment_answers", "access_tokens", "cc_self_reports",
+          *TEAM_TABLES)
+SERIAL = ("self_assessments", "access_tokens", "cc_self_reports", *TEAM_TABLES)
 
 PEOPLE_GRANTS = (
     ("SELECT", "person_links"),
     *[("SELECT, INSERT, UPDATE", t) for t in ("self_assessments", "self_assessment_answers")],
     ("SELECT, INSERT", "cc_self_reports"),
-    *[("USAGE", f"SEQUENCE {t}_id_seq") for t in ("self_assessments", "cc_self_reports")],
+    *[("SELECT, INSERT, UPDATE", t) for t in TEAM_TABLES],
+    *[("USAGE", f"SEQUENCE {t}_id_seq") for t in ("self_assessments", "cc_self_reports", *TEAM_TABLES)],
 )
 OFFICE_GRANTS = (
     *[("SELECT, INSERT, UPDATE", t) for t in TABLES],
@@ -106,6 +112,9 @@ def _policies() -> list[tuple[str, str, str, str | None, str | None]]:
         # the call team reads every report and enters the e-mail fallback
         ("call_team", ("cc_self_reports",), "SELECT", CALL_TEAM, None),
         ("call_team", ("cc_self_reports",), "INSERT", None, CALL_TEAM),
+        ("call_team", TEAM_TABLES, "SELECT", CALL_TEAM, None),
+        ("call_team", TEAM_TABLES, "INSERT", None, CALL_TEAM),
+        ("call_team", TEAM_TABLES, "UPDATE", CALL_TEAM, CALL_TEAM),
     ]
     return [(f"{table}_{who}_{command.lower()}", table, command, using, check)
             for who, tables, command, using, check in rules for table in tables]
@@ -178,6 +187,23 @@ def upgrade() -> None:
         sa.Column("entered_by", sa.Text, nullable=False),
         sa.Column("reported_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("agent_id", "on_date"),
+    )
+    op.create_table(
+        "cc_equipment_tickets",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("agent_id", sa.Integer, sa.ForeignKey("cc_agents.id"), nullable=False),
+        sa.Column("issue", sa.Text, nullable=False),
+        sa.Column("ticket_ref", sa.String(64), nullable=False),
+        sa.Column("opened_on", sa.Date, nullable=False),
+        sa.Column("closed_on", sa.Date),
+    )
+    op.create_table(
+        "cc_touch_base",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("on_date", sa.Date, nullable=False),
+        sa.Column("by", sa.Text, nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
     )
     if op.get_context().dialect.name == "postgresql":
         for signature, (returns, body) in FUNCTIONS.items():
