@@ -50,6 +50,7 @@ def init(template: str, workspace: str, out: str, pdf: bool, parent: int, sample
     """Set up a worker process: its warm kernel (booting while the worker imports papermill), the template."""
     from multiprocessing.util import Finalize
 
+    _skip_iri_grammar()
     from .engine import WarmKernel
 
     os.umask(0o077)  # letters are confidential: owner-only files
@@ -62,7 +63,6 @@ def init(template: str, workspace: str, out: str, pdf: bool, parent: int, sample
     threading.Thread(target=_watch_parent, args=(parent, kernel), daemon=True).start()
     kernel.launch()  # the kernel boots while this process imports papermill
 
-    _skip_iri_grammar()
     from papermill.iorw import load_notebook_node
 
     nb = load_notebook_node(template)
