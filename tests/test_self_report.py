@@ -198,3 +198,21 @@ def test_it_tickets_and_the_touch_base_are_in_the_team_view(team):
     assert cc.equipment_tickets(s, TODAY) == [] and len(cc.equipment_tickets(s, START)) == 1
     with pytest.raises(cc.CallCertError, match="^agent 2 has no open IT ticket$"):
         cc.close_equipment_ticket(s, jim, today=TODAY)
+
+
+def test_tickets_and_touch_base_from_the_command_line(workspace, capsys):
+    from evalkit.store import open_store
+    s = open_store(workspace)
+    try:
+        jim = cc.add_agent(s, "Jim", "Other", dt.date.today())
+    finally:
+        s.dispose()
+    code, out, _ = _run(capsys, "callcert", "ticket", "-w", workspace, jim, "--issue", "No headset", "--ref", "IT-9")
+    assert code == 0 and out.strip() == f"agent {jim}: IT ticket IT-9 opened {dt.date.today()}: No headset"
+    code, out, err = _run(capsys, "callcert", "ticket", "-w", workspace, jim, "--issue", "x", "--ref", "IT-10")
+    assert code == 1 and "already has IT ticket IT-9 open" in err
+    code, out, _ = _run(capsys, "callcert", "ticket", "-w", workspace, jim, "--close")
+    assert code == 0 and "IT ticket IT-9 closed" in out
+    code, out, _ = _run(capsys, "callcert", "touch-base", "-w", workspace, "--note", "All four certifiers in.",
+                        "--by", "coord.hal")
+    assert code == 0 and out.strip() == f"{dt.date.today()} - coord.hal - touch base: All four certifiers in."

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..callcert import (add_agent, add_note, eod_recipients, eod_report, export_scorecard, overview,
                         missing_reports, queue_call_scorecard, queue_eod_report, record_action, record_tbt,
-                        score_call, set_agent_email, set_eod_recipients, set_equipment_issue, submit_self_report)
+                        score_call, set_agent_email, set_eod_recipients, set_equipment_issue, submit_self_report,
+                        add_touch_base, close_equipment_ticket, open_equipment_ticket)
 from ..callcert.rules import STEP_LABEL
 from ..messages import show
 from .common import CommandError, actor, command, group, parse_date, record_id, store_from, whole_number
@@ -137,6 +138,23 @@ def _cmd_self_report(args) -> None:
     print(report["line"])
 
 
+def _cmd_ticket(args) -> None:
+    store = store_from(args)
+    if args.close:
+        row = close_equipment_ticket(store, args.agent, parse_date(args.date, "--date"), actor())
+        print(f"agent {args.agent}: IT ticket {row['ticket_ref']} closed {row['closed_on']}; equipment resolved")
+        return
+    if not args.issue or not args.ref:
+        raise CommandError("give --issue and --ref (IT's ticket reference), or --close")
+    row = open_equipment_ticket(store, args.agent, args.issue, args.ref, parse_date(args.date, "--date"), actor())
+    print(f"agent {args.agent}: IT ticket {row['ticket_ref']} opened {row['opened_on']}: {row['issue']}")
+
+
+def _cmd_touch_base(args) -> None:
+    row = add_touch_base(store_from(args), args.note, args.by or actor(), parse_date(args.date, "--date"))
+    print(f"{row['on_date']} - {row['by']} - touch base: {row['note']}")
+
+
 def register(sub) -> None:
     """Add ``evalkit callcert ...``."""
     csub = group(sub, "callcert", "call certification of agents: scorecards, ladder, end-of-day report")
@@ -202,6 +220,17 @@ def register(sub) -> None:
     c.add_argument("--blockers", help="what blocks the agent")
     c.add_argument("--date", help="the day reported on (default today; not in the future)")
     c.add_argument("--missing", action="store_true", help="list the agents in call certs with no report that day")
+    c = command(csub, "ticket", _cmd_ticket,
+                "an agent's equipment issue with IT's ticket reference (--issue, --ref), or --close it")
+    c.add_argument("agent", type=record_id)
+    c.add_argument("--issue")
+    c.add_argument("--ref", help="IT's ticket reference")
+    c.add_argument("--close", action="store_true", help="the ticket is closed: the equipment issue is resolved")
+    c.add_argument("--date", help="opened or closed on (default today)")
+    c = command(csub, "touch-base", _cmd_touch_base, "record the notes of the morning touch base with the certifiers")
+    c.add_argument("--note", required=True)
+    c.add_argument("--by", help="who ran it (default you)")
+    c.add_argument("--date", help="default today")
     c = command(csub, "eod-recipients", _cmd_eod_recipients,
                 "set the end-of-day report's distribution list, or with no address show it")
     c.add_argument("addresses", nargs="*", metavar="ADDRESS")
