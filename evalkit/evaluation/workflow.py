@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
-from ..calendar import as_date, business_days_between
+from ..calendar import as_date, business_days_between, business_days_from
 from ..instruments.programs import Program, load_programs
 from ..messages import show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
@@ -40,7 +40,7 @@ __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_
            "settle_ready", "SETTLE_CHANNEL", "SETTLE_ACTOR", "keep_documents", "copy_document", "document_html", "candidate_label", "submission_record",
            "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
            "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs",
-           "mark_notified"]
+           "mark_notified", "queue_order", "QUEUE_TODO"]
 
 STATES = ("received", "scoring", "adjudication", "decided", "notified")
 
@@ -969,45 +969,80 @@ def mark_notified(tx, store: Store, submission_id: int, issued_on, files: list[d
 # --- views -------------------------------------------------------------------------------------------------
 
 
-def queue(store: Store, username: str, today: dt.date | None = None) -> list[dict]:
-    """What a rater has to do: their assigned submissions, most urgent first.
+#: A rater's states of a queue row that are theirs to act on (shown first).
+QUEUE_TODO = ("not started", "draft", "adjudicate")
+
+#: Submission states whose queue rows are history (shown under "All" only).
+_DONE_STATES = ("decided", "notified")
+
+
+def queue_order(row: dict) -> tuple:
+    """The order of queue rows: what is theirs to do first, then by business days left, then by submission."""
+    return row["state"] not in QUEUE_TODO, row["days_left"], row["submission"]
+
+
+def queue(store: Store, username: str, today: dt.date | None = None, *, done: bool | None = None,
+          role: str | None = None, only: Iterable[int] | None = None) -> list[dict]:
+    """What a rater has to do: their assigned submissions, most urgent first (:func:`queue_order`).
 
     Each row: submission, program, attempt, received, due (notification deadline), business days left,
     state for this rater (not started / draft / final / in adjudication / decided), overdue, role, candidate
     (anonymised where the program says so).
+
+    The rows are read and computed for what is asked only, so that the open work costs what it is, however long
+    the rater's history: ``done=False`` only the submissions not yet decided, ``done=True`` only the decided and
+    notified ones (default both); ``role`` only those assignments (``rater`` or ``adjudicator``); ``only`` only
+    these submissions.
     """
     today = today or dt.date.today()
+    query = (sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.received_on,
+                       submissions.c.due_on, submissions.c.state, assignments.c.status, assignments.c.role,
+                       candidates.c.first_name, candidates.c.last_name)
+             .join(assignments, assignments.c.submission_id == submissions.c.id)
+             .outerjoin(candidates, candidates.c.id == submissions.c.candidate_id))  # hidden: see submission()
+    if done is not None:
+        query = query.where(submissions.c.state.in_(_DONE_STATES) if done else submissions.c.state.not_in(_DONE_STATES))
+    if role is not None:
+        query = query.where(assignments.c.role == role)
+    if only is not None:
+        query = query.where(submissions.c.id.in_(sorted({int(i) for i in only})))
     with store.read() as conn:
         rid = _rater(conn, username)["id"]
-        rows = conn.execute(
-            sa.select(submissions.c.id, submissions.c.program_id, submissions.c.attempt, submissions.c.received_on,
-                      submissions.c.due_on, submissions.c.state, assignments.c.status, assignments.c.role,
-                      candidates.c.first_name, candidates.c.last_name)
-            .join(assignments, assignments.c.submission_id == submissions.c.id)
-            .outerjoin(candidates, candidates.c.id == submissions.c.candidate_id)  # hidden: see submission()
-            .where(assignments.c.rater_id == rid)).mappings().all()
+        rows = conn.execute(query.where(assignments.c.rater_id == rid)).all()
+    # business days left, counted at once for each program's calendar
+    left: list[int] = [0] * len(rows)
+    by_program: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_program.setdefault(r.program_id, []).append(i)
+    hidden = {}
+    for prog_id, where in by_program.items():
+        prog = program(store, prog_id)
+        hidden[prog_id] = prog.hide_candidate_from_raters
+        counted = business_days_from(today, [rows[i].due_on for i in where], prog.holidays)
+        for i, n in zip(where, counted.tolist()):
+            left[i] = n
+    rater_state = {"assigned": "not started", "draft": "draft", "final": "final"}
     out = []
-    for r in rows:
-        prog = program(store, r["program_id"])
-        left = business_days_between(today, r["due_on"], prog.holidays)
-        if r["state"] in ("decided", "notified"):
+    for r, days_left in zip(rows, left):
+        if r.state in _DONE_STATES:
             state = "decided"
-        elif r["role"] == "adjudicator":
-            state = "adjudicate" if r["status"] != "final" else "final"
-        elif r["state"] == "adjudication":
+        elif r.role == "adjudicator":
+            state = "adjudicate" if r.status != "final" else "final"
+        elif r.state == "adjudication":
             state = "in adjudication"
         else:
-            state = {"assigned": "not started", "draft": "draft", "final": "final"}[r["status"]]
+            state = rater_state[r.status]
         out.append({
-            "submission": r["id"], "program": r["program_id"], "attempt": r["attempt"],
-            "candidate": candidate_label(store, {**dict(r), "id": r["id"]}), "received": r["received_on"],
-            "due": r["due_on"], "days_left": left, "state": state, "role": r["role"],
+            "submission": r.id, "program": r.program_id, "attempt": r.attempt,
+            # as candidate_label: the name, or an anonymous label where the program hides it (or the row is hidden)
+            "candidate": f"Candidate #{r.id:05d}" if hidden[r.program_id] or r.first_name is None
+            else f"{r.first_name} {r.last_name}",
+            "received": r.received_on, "due": r.due_on, "days_left": days_left, "state": state, "role": r.role,
             # Past the deadline by the calendar, as in due_report: the weekend after a Friday deadline is late
             # though no business day has passed.
-            "overdue": today > r["due_on"] and state not in ("decided",),
+            "overdue": today > r.due_on and state != "decided",
         })
-    todo = {"not started": 0, "draft": 0, "adjudicate": 0}
-    out.sort(key=lambda q: (q["state"] not in todo, q["days_left"], q["submission"]))
+    out.sort(key=queue_order)
     return out
 
 

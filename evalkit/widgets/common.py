@@ -318,10 +318,15 @@ def _days_badge(row: dict) -> str:
 class QueueView:
     """A page of queue rows (``workflow.queue`` rows) with an action button each.
 
+    Opening it costs what the open work costs, however long the history: it is given the rows still open and
+    draws one page of them; the rest (``more``, the decided submissions) is read when someone asks for it, by
+    choosing "All" or reading :attr:`rows`. After a change, :meth:`update` replaces the rows of the submissions
+    concerned and draws the page again, without reading the queue anew.
+
     Parameters
     ----------
     rows : list of dict
-        Rows as :func:`evalkit.evaluation.workflow.queue` returns them.
+        Rows as :func:`evalkit.evaluation.workflow.queue` returns them (with ``more``: those not yet decided).
     on_open : callable
         Called with the submission id when a row's button is clicked.
     todo_states : iterable of str
@@ -334,12 +339,15 @@ class QueueView:
         The view's CSS class (its filter is ``<css>-filter``).
     empty : str, optional
         What to say when there is no row to show.
+    more : callable, optional
+        Returns the other rows (the decided submissions), read the first time "All" or :attr:`rows` needs them.
     """
 
     HEAD = ["Submission", "Program", "Attempt", "Candidate", "Received", "Notify by", "Time left", "State"]
 
     def __init__(self, rows: list[dict], on_open: Callable[[int], None], todo_states: Iterable[str],
-                 action: str = "Open", page_size: int = 12, css: str = "ek-queue", empty: str | None = None):
+                 action: str = "Open", page_size: int = 12, css: str = "ek-queue", empty: str | None = None,
+                 more: Callable[[], list[dict]] | None = None):
         self.on_open = on_open
         self.empty_text = empty
         self.todo_states = set(todo_states)
@@ -347,6 +355,7 @@ class QueueView:
         self.page_size = page_size
         self.page = 0
         self.current: int | None = None
+        self._more = more
         self.show = w.ToggleButtons(options=["To do", "All"], value="To do", style={"button_width": "70px"})
         self.show.add_class(f"{css}-filter")
         self.show.observe(lambda _: self._goto(0), names="value")
@@ -366,13 +375,33 @@ class QueueView:
         self.widget.add_class(css)
         self.refresh(rows)
 
+    @property
+    def rows(self) -> list[dict]:
+        """Every row, in queue order (reading the rest with ``more`` the first time)."""
+        if self._more is not None:
+            more, self._more = self._more, None
+            have = {r["submission"] for r in self._rows}
+            self._rows = sorted(self._rows + [r for r in more() if r["submission"] not in have],
+                                key=workflow.queue_order)
+        return self._rows
+
     def refresh(self, rows: list[dict]) -> None:
-        self.rows = list(rows)
+        """Show these rows (with ``more``: the open ones; the decided rows already read are kept)."""
+        given = {r["submission"] for r in rows}
+        kept = [r for r in getattr(self, "_rows", []) if r["state"] == "decided" and r["submission"] not in given]
+        self._rows = sorted(list(rows) + kept, key=workflow.queue_order) if kept else list(rows)
+        self._goto(self.page)
+
+    def update(self, rows: list[dict]) -> None:
+        """Replace the rows of these submissions (or add them) and draw the page again."""
+        given = {r["submission"]: r for r in rows}
+        self._rows = sorted([r for r in self._rows if r["submission"] not in given] + list(given.values()),
+                            key=workflow.queue_order)
         self._goto(self.page)
 
     def set_state(self, submission_id: int, state: str) -> None:
         """Update one row's state after a save, without asking the database for the whole queue again."""
-        for r in self.rows:
+        for r in self._rows:
             if r["submission"] == submission_id and r["state"] != state:
                 r["state"] = state
                 self._goto(self.page)
@@ -386,7 +415,7 @@ class QueueView:
     def visible_rows(self) -> list[dict]:
         if self.show.value == "All":
             return self.rows
-        return [r for r in self.rows if r["state"] in self.todo_states]
+        return [r for r in self._rows if r["state"] in self.todo_states]
 
     def _goto(self, page: int) -> None:
         rows = self.visible_rows

@@ -357,12 +357,14 @@ class Workbench:
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
 
-    def _queue_rows(self) -> list[dict]:
-        return [r for r in workflow.queue(self.store, self.username, self.today) if r["role"] == self.role]
+    def _queue_rows(self, done: bool = False) -> list[dict]:
+        """This person's queue rows in their role: the open ones (``done``: the decided ones)."""
+        return workflow.queue(self.store, self.username, self.today, done=done, role=self.role)
 
     def _queues(self) -> list[tuple[str, w.Widget]]:
         """The queue sections: (title, widget) pairs."""
-        self.queue = QueueView(self._queue_rows(), self.open, self.todo_states)
+        self.queue = QueueView(self._queue_rows(), self.open, self.todo_states,
+                               more=lambda: self._queue_rows(done=True))
         return [("Your queue", self.queue.widget)]
 
     def _rater_chosen(self, username: str | None) -> None:
@@ -416,8 +418,9 @@ class Workbench:
             return
         if state == "draft":
             self.queue.set_state(submission_id, "draft" if self.role == "rater" else "adjudicate")
-        else:
-            self.queue.refresh(self._queue_rows())
+        else:  # final: only this submission's row changed (its state, or decided if this was the last evaluation)
+            self.queue.update(workflow.queue(self.store, self.username, self.today, role=self.role,
+                                             only=[submission_id]))
 
 
 class ScoringApp(Workbench):
