@@ -101,6 +101,8 @@ _KRIPP_DEFAULT_BOOTSTRAP = 1000
 #: Resample counts are drawn as a multinomial over distinct feature rows when there
 #: are at most this fraction of distinct rows per subject (else subject indices are drawn).
 _MULTINOMIAL_MAX_FRACTION = 0.25
+#: Units whose category counts are held at once while the ordinal coincidence matrix is accumulated.
+_UNIT_CHUNK = 65_536
 _RATIO_MAX_VALUES = 1000
 
 
@@ -434,11 +436,14 @@ def _bootstrap(
     n_boot: int,
     seed: Any,
     confidence: float,
+    by_counts: bool = False,
 ) -> tuple[float, tuple[float, float], str, str]:
     """Seeded percentile bootstrap over subjects.
 
     ``stat`` maps column sums of per-subject features (B x p) to B values, so a
-    resample is a count-weighted sum of the (deduplicated) feature rows.
+    resample is a count-weighted sum of the (deduplicated) feature rows; with
+    ``by_counts`` it is given the resample counts of the distinct rows (B x U)
+    instead, for a statistic that is not a function of column sums.
     Subjects sharing a feature row are exchangeable, so the resample counts per
     distinct row are drawn as Multinomial(n, row frequencies) when there are few
     distinct rows (equivalent to drawing n subjects with replacement), and by
@@ -462,7 +467,7 @@ def _bootstrap(
             g += (np.arange(c, dtype=np.int64) * U)[:, None]
             counts = np.bincount(g.ravel(), minlength=c * U).reshape(c, U).astype(float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            reps[start : start + c] = stat(counts @ uniq)
+            reps[start : start + c] = stat(counts if by_counts else counts @ uniq)
     ok = np.isfinite(reps)
     n_bad = int((~ok).sum())
     note = ""
@@ -1053,6 +1058,34 @@ def _kripp_ordinal_stat(q: int) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+def _kripp_ordinal_counts_stat(A: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Ordinal alpha of resamples given as counts of the distinct rating patterns (B x U), from the patterns'
+    category counts ``A`` (U x q) alone: O(U q) per resample, no q x q array per pattern.
+
+    With mid-ranks ``G`` from the resample's marginals ``n = counts @ A`` and ``d_kl = (G_k - G_l)^2`` (zero on
+    the diagonal), a unit's share of the observed disagreement is ``sum_kl A_k A_l d_kl / (m - 1) =
+    2 (m sum_k A_k G_k^2 - (sum_k A_k G_k)^2) / (m - 1)`` and the expected disagreement is ``2 (N sum_k n_k
+    G_k^2 - (sum_k n_k G_k)^2)``. ``G`` is centred on its mean over the values (differences are unchanged).
+    """
+    m = A.sum(axis=1)
+    w = 1.0 / (m - 1.0)
+
+    def f(counts: np.ndarray) -> np.ndarray:
+        nc = counts @ A
+        N = nc.sum(axis=1)
+        G = np.cumsum(nc, axis=1) - nc / 2.0
+        G -= ((nc * G).sum(axis=1) / N)[:, None]
+        P = A @ G.T  # U x B: sum_k A_k G_k for each pattern and resample
+        P2 = A @ (G * G).T
+        num = 2.0 * ((counts.T * w[:, None]) * (m[:, None] * P2 - P * P)).sum(axis=0)
+        den = 2.0 * N * (nc * G * G).sum(axis=1)
+        out = 1.0 - (N - 1.0) * num / den
+        out[den <= 0] = np.nan
+        return out
+
+    return f
+
+
 def _kripp_interval_stat(S: np.ndarray) -> np.ndarray:
     N, T1, T2, Do = S[:, 0], S[:, 1], S[:, 2], S[:, 3]
     de = 2.0 * (N * T2 - T1 * T1)
@@ -1184,26 +1217,33 @@ def krippendorff_alpha(
             cats, codes = _encode(data, categories)
             cats_out = tuple(cats)
             q = len(cats)
-        A = _count_matrix(codes[pair], q)
-        mp = A.sum(axis=1)
-        if level == "nominal":
+        if level == "ordinal":
+            # the coincidence matrix sum_u (A_u A_u' - diag A_u) / (m_u - 1), accumulated a chunk of units at a
+            # time: no per-unit q x q array (the bootstrap's rows are those of the distinct rating patterns)
+            pc = codes[pair]
+            o = np.zeros((q, q))
+            for start in range(0, len(pc), _UNIT_CHUNK):
+                A = _count_matrix(pc[start:start + _UNIT_CHUNK], q)
+                w = 1.0 / (A.sum(axis=1) - 1.0)
+                o += (A * w[:, None]).T @ A
+                o[np.diag_indices(q)] -= w @ A
+            stat = _kripp_ordinal_stat(q)
+        elif level == "nominal":
+            A = _count_matrix(codes[pair], q)
+            mp = A.sum(axis=1)
             diag = (A * (A - 1.0)).sum(axis=1) / (mp - 1.0)
             features_for_boot = np.column_stack([mp, diag, A])
             stat = _kripp_nominal_stat(q)
-        elif level == "ordinal":
-            o_u = (A[:, :, None] * A[:, None, :]) / (mp - 1.0)[:, None, None]
-            idx = np.arange(q)
-            o_u[:, idx, idx] -= A / (mp - 1.0)[:, None]
-            features_for_boot = o_u.reshape(len(mp), q * q)
-            stat = _kripp_ordinal_stat(q)
         else:
+            A = _count_matrix(codes[pair], q)
+            mp = A.sum(axis=1)
             s = uniq_v[:, None] + uniq_v[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 delta = np.where(s != 0, ((uniq_v[:, None] - uniq_v[None, :]) / np.where(s != 0, s, 1)) ** 2, 0.0)
             du = ((A @ delta) * A).sum(axis=1) / (mp - 1.0)
             features_for_boot = np.column_stack([mp, du, A])
             stat = _kripp_ratio_stat(delta)
-    S = features_for_boot.sum(axis=0)[None, :]
+    S = o.reshape(1, q * q) if level == "ordinal" else features_for_boot.sum(axis=0)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(stat(S)[0])
     note = ""
@@ -1212,8 +1252,14 @@ def krippendorff_alpha(
         note = "all pairable values are identical: expected disagreement is 0, alpha undefined"
     se, ci, ci_method = math.nan, (math.nan, math.nan), "none"
     if n_boot and math.isfinite(value):
-        uniq, inv = _group_rows(features_for_boot)
-        se, ci, ci_method, bnote = _bootstrap(uniq, inv, stat, n_boot, seed, confidence)
+        by_counts = False
+        if level == "ordinal":
+            uniq, inv, by_counts = _ordinal_rows(pc, q)
+            if by_counts:
+                stat = _kripp_ordinal_counts_stat(uniq)
+        else:
+            uniq, inv = _group_rows(features_for_boot)
+        se, ci, ci_method, bnote = _bootstrap(uniq, inv, stat, n_boot, seed, confidence, by_counts)
         note = _join(note, bnote)
     n_pair = int(pair.sum())
     excluded = n_all - n_pair
@@ -1234,6 +1280,32 @@ def krippendorff_alpha(
         note=note,
         details={"n_pairable_values": int(S[0, 0]) if level != "ordinal" else int(round(S.sum()))},
     )
+
+
+def _ordinal_rows(codes: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The bootstrap's rows for ordinal alpha, found from the units' rating patterns (their sorted codes, as many
+    as the input), and for each unit the index of its row; and whether they are the patterns' category counts
+    (for :func:`_kripp_ordinal_counts_stat`) rather than coincidence rows.
+
+    Coincidence rows (``(A_u A_u' - diag A_u) / (m_u - 1)``, flattened, distinct, sorted) are what grouping every
+    unit's q x q row gave, in the same order, so the same seed draws the same resamples as before; they are
+    computed once per distinct pattern, while those rows take no more room than the input. Beyond (very many
+    distinct patterns of many raters over many levels), the rows are the patterns' category counts."""
+    sc = np.sort(np.where(codes < 0, q, codes), axis=1)
+    order = np.lexsort(sc[:, ::-1].T)
+    ranked = sc[order]
+    new = np.r_[True, (ranked[1:] != ranked[:-1]).any(axis=1)]
+    pattern = np.empty(len(sc), dtype=np.intp)
+    pattern[order] = np.cumsum(new) - 1
+    P = _count_matrix(ranked[new], q)
+    if len(P) * q * q > max(codes.size, 1 << 16):
+        return P, pattern, True
+    mp = P.sum(axis=1)
+    o_u = (P[:, :, None] * P[:, None, :]) / (mp - 1.0)[:, None, None]
+    idx = np.arange(q)
+    o_u[:, idx, idx] -= P / (mp - 1.0)[:, None]
+    uniq, inv = np.unique(o_u.reshape(len(P), q * q), axis=0, return_inverse=True)
+    return uniq, inv.reshape(-1)[pattern], False
 
 
 # --------------------------------------------------------------------------- ICC
