@@ -294,6 +294,54 @@ def test_batch_issues_each_letter_once_with_a_manifest_and_late_flags(demo_copy,
     store.dispose()
 
 
+def test_the_manifest_is_appended_a_row_at_a_time_and_stays_valid_after_every_write(store, workspace, tmp_path,
+                                                                                    monkeypatch):
+    # a letter's row costs one write to the end of each file, never rewriting them (growing the JSON's room is a
+    # rewrite, as rare as doubling makes it); every write lies within one page of the file, the only kind a kill
+    # cannot cut in two, and both files are valid after each write, hence at any moment
+    out = tmp_path / "letters"
+    out.mkdir()
+    monkeypatch.setattr(letters._Manifest, "ROOM", 4096)
+    writes, rewrites = [], []
+    real_pwrite, real_write_private = letters.os.pwrite, letters.outputs.write_private
+
+    def pwrite(fd, data, offset):
+        writes.append((offset, len(data)))
+        done = real_pwrite(fd, data, offset)
+        json.loads((out / "manifest.json").read_text())
+        with open(out / "manifest.csv", newline="") as f:
+            list(csv.DictReader(f))
+        return done
+
+    def write_private(path, content):
+        rewrites.append(Path(path).name)
+        return real_write_private(path, content)
+
+    monkeypatch.setattr(letters.os, "pwrite", pwrite)
+    monkeypatch.setattr(letters.outputs, "write_private", write_private)
+    manifest = letters._Manifest(out, store)
+    assert rewrites == ["manifest.json", "manifest.csv"]
+    n = 400
+    for i in range(1, n + 1):
+        manifest.append([{**letters._row(i, status="issued", candidate=f"Candidate «{i}» \"quoted\", with, commas",
+                                         error="x" * (i % 300)), "files": [{"path": f"{i:05d}.html", "sha256": "0" * 64}]}])
+    manifest.append([letters._row(7, status="failed", error="later row of the same submission")])
+    assert all(offset // letters._Manifest.PAGE == (offset + size - 1) // letters._Manifest.PAGE
+               for offset, size in writes)
+    assert len(writes) >= 2 * n and len(rewrites) <= 2 + 2 * 10  # a few doublings of the JSON's room, not one a row
+    rows = letters._Manifest.load(out)
+    assert len(rows) == n and rows[7]["status"] == "failed" and rows[8]["status"] == "issued"
+    with open(out / "manifest.csv", newline="") as f:
+        by_csv = {}
+        for r in csv.DictReader(f):  # empty lines keep rows off page boundaries; the later row of one counts
+            by_csv[int(r["submission"])] = r
+    assert len(by_csv) == n and by_csv[7]["status"] == "failed" and by_csv[9]["candidate"].startswith("Candidate «9»")
+    manifest.close()  # one row per submission, nothing else
+    doc = json.loads((out / "manifest.json").read_text())
+    assert [r["submission"] for r in doc["letters"]] == list(range(1, n + 1))
+    assert (out / "manifest.csv").read_text().count("\n\n") == 0
+
+
 def notification_log(store, ids):
     """How many times the audit log saw each submission's notification written."""
     with store.read() as conn:
@@ -555,6 +603,12 @@ def test_a_batch_killed_mid_way_and_run_again_issues_every_letter_exactly_once(d
     batch.wait()
     before = issued()
     assert 2 <= len(before) < len(waiting), "the batch was not killed half-way"
+    # the manifest the killed batch left is valid: JSON and CSV, a row (or the later of two) per letter it did
+    out = demo_copy / "letters"
+    left = json.loads((out / "manifest.json").read_text())["letters"]
+    with open(out / "manifest.csv", newline="") as f:
+        left_csv = [r for r in csv.DictReader(f) if r["submission"]]
+    assert {r["submission"] for r in left} == {int(r["submission"]) for r in left_csv}
     deadline = time.monotonic() + 20  # its workers and kernels notice and exit
     while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
