@@ -1,11 +1,7 @@
 """`evalkit agreement`: the inter-rater agreement and validity report, as tables in the terminal or one HTML file."""
 from __future__ import annotations
 
-import pandas as pd
-
 from ..outputs import output_file
-from ..psychometrics.reports import (DEFAULT_BOOTSTRAP, MFRM_MAX_SUBJECTS, agreement_report, summary_table,
-                                     write_html_report)
 from .common import add_workspace_arg, store_from, whole_number
 
 
@@ -44,6 +40,10 @@ def _print_validity(report) -> None:
 
 
 def cmd_agreement(args) -> None:
+    import pandas as pd
+
+    from ..psychometrics.reports import agreement_report, summary_table, write_html_report
+
     if args.out is not None:
         output_file(args.out, "agreement report")  # refuse a bad destination (or an empty --out) before the work
     store = store_from(args)
@@ -72,14 +72,20 @@ def register(sub) -> None:
     p.add_argument("--program", required=True, help="program id, e.g. CCOM")
     p.add_argument("--rubric-version", help="rubric version (default: the one with the most double-scored data)")
     p.add_argument("--out", metavar="FILE.html", help="write the full HTML report here (default: print tables)")
-    p.add_argument("--bootstrap", type=whole_number(0), default=None, metavar="N",
-                   help=f"bootstrap every interval with N resamples (default: analytic intervals, "
-                        f"{DEFAULT_BOOTSTRAP} resamples for Krippendorff's alpha; 0: analytic only)")
-    p.add_argument("--seed", type=whole_number(0), default=0, help="bootstrap and sampling seed (default 0)")
-    p.add_argument("--min-shared", type=whole_number(1), default=3, metavar="N",
-                   help="pairwise table: raters sharing at least N submissions (default 3)")
-    p.add_argument("--mfrm-subjects", type=whole_number(0), default=MFRM_MAX_SUBJECTS, metavar="N",
-                   help=f"fit the many-facet Rasch model to a seeded random sample of at most N double-scored "
-                        f"submissions (default {MFRM_MAX_SUBJECTS}; 0: all of them)")
-    add_workspace_arg(p)
+
+    @p.later  # the report's defaults come with pandas and SciPy: imported when this command is used
+    def _report_arguments(p) -> None:
+        from ..psychometrics.reports import DEFAULT_BOOTSTRAP, MFRM_MAX_SUBJECTS
+
+        p.add_argument("--bootstrap", type=whole_number(0), default=None, metavar="N",
+                       help=f"bootstrap every interval with N resamples (default: analytic intervals, "
+                            f"{DEFAULT_BOOTSTRAP} resamples for Krippendorff's alpha; 0: analytic only)")
+        p.add_argument("--seed", type=whole_number(0), default=0, help="bootstrap and sampling seed (default 0)")
+        p.add_argument("--min-shared", type=whole_number(1), default=3, metavar="N",
+                       help="pairwise table: raters sharing at least N submissions (default 3)")
+        p.add_argument("--mfrm-subjects", type=whole_number(0), default=MFRM_MAX_SUBJECTS, metavar="N",
+                       help=f"fit the many-facet Rasch model to a seeded random sample of at most N double-scored "
+                            f"submissions (default {MFRM_MAX_SUBJECTS}; 0: all of them)")
+        add_workspace_arg(p)
+
     p.set_defaults(func=cmd_agreement)
