@@ -2,18 +2,20 @@
 record (profile, candidacies, knowledge-assessment results) and standing."""
 from __future__ import annotations
 
-from ..certification import (STATES, apply, attempts, candidacy, candidate_status, eligibility, import_profiles,
-                             import_results, issue_assignment, issue_link, link_person, programs_of, standings)
-from ..evaluation.admission import describe
 from .common import actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
 
 def cmd_results_import(args) -> None:
+    from ..certification import import_results
+
     ids = import_results(store_from(args), args.csv, actor=actor())
     print(f"imported {len(ids)} result(s): {id_ranges(ids)}")
 
 
 def cmd_candidate_show(args) -> None:
+    from ..certification import attempts, candidacy, candidate_status, eligibility, programs_of
+    from ..evaluation.admission import describe
+
     store = store_from(args)
     today = parse_date(args.today, "--today")
     shown = [args.program] if args.program else programs_of(store, args.candidate)
@@ -49,6 +51,8 @@ def cmd_candidate_show(args) -> None:
 
 
 def cmd_candidate_list(args) -> None:
+    from ..certification import standings
+
     rows = standings(store_from(args), parse_date(args.today, "--today"), args.status)
     if not rows:
         print("no candidates" + (f" with status {args.status}" if args.status else ""))
@@ -58,17 +62,24 @@ def cmd_candidate_list(args) -> None:
 
 
 def cmd_profiles_import(args) -> None:
+    from ..certification import import_profiles
+
     updated = import_profiles(store_from(args), args.file, actor=actor())
     print(f"stored {len(updated)} profile(s): {', '.join(updated)}")
 
 
 def cmd_apply(args) -> None:
+    from ..certification import apply
+    from ..evaluation.admission import describe
+
     store = store_from(args)
     admitted = apply(store, args.candidate, args.program, parse_date(args.on, "--on"), args.override, actor=actor())
     print(f"candidate {args.candidate} admitted to {args.program} on {admitted['applied_on']}: {describe(admitted)}")
 
 
 def cmd_issue(args) -> None:
+    from ..certification import issue_assignment
+
     issued = issue_assignment(store_from(args), args.candidate, args.program, parse_date(args.on, "--on"),
                               actor=actor())
     print(f"candidate {args.candidate}'s {args.program} work product assignment issued "
@@ -76,6 +87,8 @@ def cmd_issue(args) -> None:
 
 
 def cmd_self_assessment_link(args) -> None:
+    from ..certification import issue_link
+
     token, expires = issue_link(store_from(args), args.candidate, args.program, args.days, actor=actor())
     base = args.base_url.rstrip("/") if args.base_url else "<the token page>"
     print(f"{base}/voila/render/self_assessment.ipynb?token={token}")
@@ -83,6 +96,8 @@ def cmd_self_assessment_link(args) -> None:
 
 
 def cmd_link_person(args) -> None:
+    from ..certification import link_person
+
     link_person(store_from(args), args.username, candidate=args.candidate, agent_id=args.agent, actor=actor())
     print(f"{args.username} is " + (f"candidate {args.candidate}" if args.candidate else f"agent {args.agent}"))
 
@@ -94,8 +109,14 @@ def register(sub) -> None:
     i.add_argument("csv")
     candidates = group(sub, "candidates", "candidates' certification records")
     s = command(candidates, "list", cmd_candidate_list, "every candidate's status per program, most urgent first")
-    s.add_argument("--status", choices=STATES, help="only candidates with this status")
-    s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+
+    @s.later
+    def _list_arguments(s) -> None:
+        from ..certification import STATES
+
+        s.add_argument("--status", choices=STATES, help="only candidates with this status")
+        s.add_argument("--today", help="as of this date (YYYY-MM-DD; default today)")
+
     s = command(candidates, "show", cmd_candidate_show,
                 "a candidate's components, attempts and certification status per program")
     s.add_argument("candidate", help="the candidate's id")
