@@ -1,11 +1,6 @@
 """`evalkit callcert ...`: call certification of agents from the terminal."""
 from __future__ import annotations
 
-from ..callcert import (add_agent, add_note, eod_recipients, eod_report, export_scorecard, overview,
-                        missing_reports, queue_call_scorecard, queue_eod_report, record_action, record_tbt,
-                        score_call, set_agent_email, set_eod_recipients, set_equipment_issue, submit_self_report,
-                        add_touch_base, close_equipment_ticket, open_equipment_ticket)
-from ..callcert.rules import STEP_LABEL
 from ..messages import show
 from .common import CommandError, actor, command, group, parse_date, record_id, store_from, whole_number
 
@@ -24,6 +19,8 @@ def _parse_levels(text: str) -> dict[str, int]:
 
 
 def _cmd_agents(args) -> None:
+    from ..callcert import overview
+
     rows = overview(store_from(args), parse_date(args.today, "--today"))
     if not rows:
         print("no agents")
@@ -39,11 +36,15 @@ def _cmd_agents(args) -> None:
 
 
 def _cmd_add_agent(args) -> None:
+    from ..callcert import add_agent
+
     aid = add_agent(store_from(args), args.first, args.last, args.start, args.certifier, args.equipment, actor())
     print(f"agent {aid}: {args.last}, {args.first}, starts {args.start}")
 
 
 def _cmd_score_call(args) -> None:
+    from ..callcert import queue_call_scorecard, score_call
+
     store = store_from(args)
     result = score_call(store, args.agent, args.certifier, _parse_levels(args.levels), args.went_well,
                         args.marked_down or "", args.positive, args.date, args.hours, actor=actor())
@@ -65,16 +66,22 @@ def _print_scorecard_queued(row, agent_id: int, call_no: int) -> None:
 
 
 def _cmd_email_call(args) -> None:
+    from ..callcert import queue_call_scorecard
+
     _print_scorecard_queued(queue_call_scorecard(store_from(args), args.agent, args.call, actor()), args.agent,
                             args.call)
 
 
 def _cmd_agent_email(args) -> None:
+    from ..callcert import set_agent_email
+
     address = set_agent_email(store_from(args), args.agent, args.email, actor())
     print(f"agent {args.agent}: " + (f"scorecards go to {address}" if address else "no e-mail address"))
 
 
 def _cmd_eod_recipients(args) -> None:
+    from ..callcert import eod_recipients, set_eod_recipients
+
     store = store_from(args)
     if args.clear:
         set_eod_recipients(store, [], actor())
@@ -85,30 +92,43 @@ def _cmd_eod_recipients(args) -> None:
 
 
 def _cmd_tbt(args) -> None:
+    from ..callcert import record_tbt
+
     record_tbt(store_from(args), args.agent, args.hours, args.date, actor())
     print(f"agent {args.agent}: TBTs done ({args.hours:g} h)")
 
 
 def _cmd_equipment(args) -> None:
+    from ..callcert import set_equipment_issue
+
     set_equipment_issue(store_from(args), args.agent, args.issue, actor())
     print(f"agent {args.agent}: " + (f"equipment issue noted: {args.issue}" if args.issue else "equipment resolved"))
 
 
 def _cmd_note(args) -> None:
+    from ..callcert import add_note
+
     print(add_note(store_from(args), args.agent, args.name, args.text, args.date, actor()))
 
 
 def _cmd_action(args) -> None:
+    from ..callcert import record_action
+    from ..callcert.rules import STEP_LABEL
+
     record_action(store_from(args), args.agent, args.action, parse_date(args.date, "--date"), args.by, args.note,
                   actor=actor())
     print(f"agent {args.agent}: {STEP_LABEL[args.action]} recorded")
 
 
 def _cmd_export(args) -> None:
+    from ..callcert import export_scorecard
+
     print(export_scorecard(store_from(args), args.agent, args.out))
 
 
 def _cmd_eod_report(args) -> None:
+    from ..callcert import eod_report, queue_eod_report
+
     store = store_from(args)
     day = parse_date(args.date, "--date")
     if args.email:
@@ -123,6 +143,8 @@ def _cmd_eod_report(args) -> None:
 
 
 def _cmd_self_report(args) -> None:
+    from ..callcert import missing_reports, submit_self_report
+
     store = store_from(args)
     if args.missing:
         day = parse_date(args.date, "--date")
@@ -139,6 +161,8 @@ def _cmd_self_report(args) -> None:
 
 
 def _cmd_ticket(args) -> None:
+    from ..callcert import close_equipment_ticket, open_equipment_ticket
+
     store = store_from(args)
     if args.close:
         row = close_equipment_ticket(store, args.agent, parse_date(args.date, "--date"), actor())
@@ -151,6 +175,8 @@ def _cmd_ticket(args) -> None:
 
 
 def _cmd_touch_base(args) -> None:
+    from ..callcert import add_touch_base
+
     row = add_touch_base(store_from(args), args.note, args.by or actor(), parse_date(args.date, "--date"))
     print(f"{row['on_date']} - {row['by']} - touch base: {row['note']}")
 
@@ -197,11 +223,17 @@ def register(sub) -> None:
     c.add_argument("--text", required=True)
     c.add_argument("--date", help="note date (default today)")
     c = command(csub, "action", _cmd_action, "record a ladder step delivered to the agent")
-    c.add_argument("agent", type=record_id)
-    c.add_argument("action", choices=list(STEP_LABEL))
-    c.add_argument("--by", required=True)
-    c.add_argument("--note", required=True)
-    c.add_argument("--date", help="date delivered (default today)")
+
+    @c.later
+    def _action_arguments(c) -> None:
+        from ..callcert.rules import STEP_LABEL
+
+        c.add_argument("agent", type=record_id)
+        c.add_argument("action", choices=list(STEP_LABEL))
+        c.add_argument("--by", required=True)
+        c.add_argument("--note", required=True)
+        c.add_argument("--date", help="date delivered (default today)")
+
     c = command(csub, "export", _cmd_export, "write the agent's scorecard workbook after the fifth call")
     c.add_argument("agent", type=record_id)
     c.add_argument("--out", help="folder (default <workspace>/scorecards)")
