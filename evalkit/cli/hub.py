@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..access import ROLES, AccessError, grant, holders, revoke
-from ..store.engine import safe_url
 from .common import CommandError, actor, command, default_workspace, group, store_from, whole_number
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE", "register"]
@@ -44,6 +42,7 @@ def cmd_hub(args) -> None:
     from ..hub import run
     from ..hub.accounts import add_account
     from ..hub.people import refusal
+    from ..store.engine import safe_url
 
     state = Path(args.state_dir or DEFAULT_STATE).resolve()
     hub_db = state / "hub" / "jupyterhub.sqlite"
@@ -108,12 +107,16 @@ def _sigterm_as_interrupt(_signum, _frame):
 
 
 def _role(text: str) -> str:
+    from ..access import ROLES
+
     if text not in ROLES:
         raise CommandError(f"unknown role {text!r}; expected one of {', '.join(ROLES)}")
     return text
 
 
 def cmd_roles_grant(args) -> None:
+    from ..access import AccessError, grant
+
     store = store_from(args)
     try:
         added = grant(store, args.username, _role(args.role), actor())
@@ -123,6 +126,8 @@ def cmd_roles_grant(args) -> None:
 
 
 def cmd_roles_revoke(args) -> None:
+    from ..access import AccessError, revoke
+
     store = store_from(args)
     try:
         removed = revoke(store, args.username, _role(args.role), actor())
@@ -132,6 +137,8 @@ def cmd_roles_revoke(args) -> None:
 
 
 def cmd_roles_list(args) -> None:
+    from ..access import ROLES, holders
+
     found = holders(store_from(args))
     if not found:
         print("nobody holds a role yet: `evalkit roles grant NAME ROLE`")
@@ -161,9 +168,12 @@ def register(sub) -> None:
 
     roles = group(sub, "roles", "who may do what: the roles recorded in the workspace")
     g = command(roles, "grant", cmd_roles_grant, "give a person a role")
-    g.add_argument("username")
-    g.add_argument("role", help=f"one of {', '.join(ROLES)}")
     r = command(roles, "revoke", cmd_roles_revoke, "take a role from a person (refused at their next action)")
-    r.add_argument("username")
-    r.add_argument("role", help=f"one of {', '.join(ROLES)}")
+    for parser in (g, r):
+        @parser.later  # the roles come with the database layer: imported when the command is used
+        def _role_arguments(parser) -> None:
+            from ..access import ROLES
+
+            parser.add_argument("username")
+            parser.add_argument("role", help=f"one of {', '.join(ROLES)}")
     command(roles, "list", cmd_roles_list, "everyone with a role, and their roles")
