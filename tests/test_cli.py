@@ -116,3 +116,34 @@ def test_init_demo_says_what_it_is_doing_from_the_start(tmp_path, capsys):
     assert err[0] == "demo: creating the workspace and registering the programs and rubrics"
     assert "demo: candidates 1-12 of 72: work products and scores" in err
     assert err[-1] == "demo: call-certification agents in every stage"
+
+
+# --- start-up -----------------------------------------------------------------------------------------------------
+
+#: What a command that does not need them must not import: the report's numerics, plotting and PDF libraries, and
+#: (for ``--help``) the database layer.
+HEAVY = ("pandas", "scipy", "matplotlib", "weasyprint")
+
+
+def _imported_after(argv: list[str]) -> set[str]:
+    """The top-level packages imported by ``evalkit ARGV`` run in a fresh interpreter (whatever its exit status)."""
+    code = ("import sys\nfrom evalkit.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT)
+    return set(done.stderr.strip().splitlines()[-1].split())
+
+
+def test_help_imports_no_heavy_library_and_no_database_layer():
+    # `evalkit --help` lists every command without importing what the commands use; an option whose choices come
+    # from a domain module is added when its command is parsed (a command's own --help still shows them)
+    imported = _imported_after(["--help"])
+    assert not imported & {*HEAVY, "sqlalchemy", "numpy", "yaml", "nbformat", "papermill"}, imported
+    assert "{valid,expired,suspended,withdrawn}" in subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "certificates", "list", "--help"], capture_output=True, text=True,
+        cwd=ROOT).stdout
+
+
+def test_status_imports_only_what_it_uses(demo_workspace):
+    imported = _imported_after(["status", "-w", str(demo_workspace)])
+    assert "sqlalchemy" in imported  # it did read the workspace
+    assert not imported & set(HEAVY), imported
