@@ -1,15 +1,18 @@
-"""Letters per minute: sequential papermill vs ``evalkit letters`` vs a kernel-free Jinja render.
+"""Letters per minute: sequential papermill vs ``evalkit letters`` vs the kernel-free render, side by side.
 
-Builds a workspace with N decided submissions (pass and deficient, three programs) in a temporary folder and
-produces every letter three ways, side by side:
+Builds a workspace of decided submissions (pass and deficient, three programs) in a temporary folder and produces
+their letters three ways, in one run:
 
-(a) papermill, sequential: one ``execute_notebook`` per letter on papermill's default engine (a new kernel each);
-(b) ``evalkit.letters.run_batch`` with HTML export (worker processes with warm kernels; start-up included), and
-    the same with PDF as well (re-issuing the letters of (b));
-(c) the same content rendered with Jinja in this process (no kernel, no notebook record).
+(a) papermill, sequential: one ``execute_notebook`` per letter on papermill's default engine (a new kernel each),
+    on a sample of the letters (each letter costs the same, having a kernel of its own: the totals at 100 and 500
+    are the sample's rate times the count);
+(b) ``evalkit letters --jobs N`` as an admin runs it (``python -m evalkit.cli letters``, a fresh copy of the
+    workspace each time, start-up included), on 100 letters (``--only``) and on 500, for each N asked; the marginal
+    cost of a letter is (T500 - T100) / 400 and the batch's fixed start-up T100 - 100 x that;
+(c) the same content rendered with Jinja in this process (no kernel, no notebook record): the floor.
 
-Run: ``.venv/bin/python benchmarks/letters.py [--letters 100] [--jobs N] [--keep DIR]``. Prints figures; asserts
-nothing.
+Run: ``.venv/bin/python benchmarks/letters.py [--letters 500] [--small 100] [--jobs 1 2] [--papermill 30]
+[--keep DIR]``. Prints figures and the machine's load before each measurement; asserts nothing.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import datetime as dt
 import os
 import random
 import shutil
+import subprocess
 import tempfile
 import time
 import warnings
@@ -37,6 +41,7 @@ from evalkit.letters import batch as letters
 from evalkit.letters.content import letter_content, render_letter_html
 from evalkit.store import open_store
 
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A profile every program's eligibility rules admit (years in management and leadership in a call centre).
 PROFILE = {"education": {"highest": "bachelor"},
@@ -77,6 +82,11 @@ def build(workspace: Path, n: int, seed: int = 7) -> list[int]:
     return ids
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def sequential_papermill(workspace: Path, ids: list[int], out: Path) -> float:
     import papermill
 
@@ -87,6 +97,21 @@ def sequential_papermill(workspace: Path, ids: list[int], out: Path) -> float:
                                    parameters={"workspace": str(workspace), "submission_id": sid,
                                                "issue_date": dt.date.today().isoformat()})
     return time.perf_counter() - started
+
+
+def evalkit_letters(source: Path, copy: Path, ids: list[int] | None, jobs: int) -> float:
+    """Wall time of ``evalkit letters --jobs N`` on a fresh copy of the workspace (``ids``: only those)."""
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(source, copy)
+    argv = [sys.executable, "-m", "evalkit.cli", "letters", "-w", str(copy), "--jobs", str(jobs)]
+    if ids is not None:
+        argv += ["--only", *map(str, ids)]
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0 or " 0 failed" not in done.stdout:
+        raise SystemExit(f"evalkit letters failed:\n{done.stdout}\n{done.stderr[-2000:]}")
+    return seconds
 
 
 def jinja_only(workspace: Path, ids: list[int], out: Path) -> float:
@@ -102,44 +127,61 @@ def jinja_only(workspace: Path, ids: list[int], out: Path) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--letters", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=None, help="workers for evalkit letters (default: CPUs, <= 4)")
+    parser.add_argument("--letters", type=int, default=500, help="the large batch (default 500)")
+    parser.add_argument("--small", type=int, default=100, help="the small batch (default 100)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs of evalkit letters")
+    parser.add_argument("--papermill", type=int, default=30, help="letters in papermill's sample (default 30)")
     parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="evalkit-bench-"))
+    big, small = args.letters, min(args.small, args.letters)
     try:
         workspace = base / "ws"
         t = time.perf_counter()
-        ids = build(workspace, args.letters)
-        print(f"built {len(ids)} decided submissions in {time.perf_counter() - t:.1f} s ({workspace})", flush=True)
+        ids = build(workspace, big)
+        print(f"built {len(ids)} decided submissions in {time.perf_counter() - t:.1f} s; {os.cpu_count()} CPUs",
+              flush=True)
 
-        results = []
-        seconds = sequential_papermill(workspace, ids, base / "a")
-        results.append(("(a) papermill, sequential, new kernel per letter", seconds))
-        print(f"(a) done in {seconds:.1f} s", flush=True)
+        print(f"(a) papermill, sequential, {args.papermill} letters ({load()})", flush=True)
+        a = sequential_papermill(workspace, ids[:args.papermill], base / "a") / args.papermill
 
-        batch = letters.run_batch(workspace, jobs=args.jobs, out=base / "b")
-        assert batch.ok and batch.count("issued") == len(ids), [r["error"] for r in batch.rows if r["error"]]
-        results.append(("(b) evalkit letters, HTML", batch.seconds))
-        kernels = batch.kernel_stats
-        print(f"(b) done in {batch.seconds:.1f} s: {len(kernels)} workers, "
-              f"{sum(k['kernel_starts'] for k in kernels)} kernel start(s), "
-              f"{sum(len(k['retirements']) for k in kernels)} kernel(s) replaced", flush=True)
+        b = {}
+        for jobs in args.jobs:
+            for n in (small, big):
+                print(f"(b) evalkit letters --jobs {jobs}, {n} letters ({load()})", flush=True)
+                b[jobs, n] = evalkit_letters(workspace, base / "b", ids[:n] if n < big else None, jobs)
 
-        with_pdf = letters.run_batch(workspace, jobs=args.jobs, out=base / "b", pdf=True, force=True)
-        assert with_pdf.ok and with_pdf.count("reissued") == len(ids)
-        results.append(("(b) evalkit letters, HTML + PDF", with_pdf.seconds))
+        c = {}
+        for n in (small, big):
+            print(f"(c) Jinja render, no kernel, {n} letters ({load()})", flush=True)
+            shutil.rmtree(base / "c", ignore_errors=True)
+            c[n] = jinja_only(workspace, ids[:n], base / "c")
+        c_marginal = (c[big] - c[small]) / (big - small)
+        print(f"\nfinished ({load()})\n")
 
-        seconds = jinja_only(workspace, ids, base / "c")
-        results.append(("(c) Jinja render, no kernel", seconds))
+        print(f"{'approach':<44}{'letters':>8}{'seconds':>9}{'s/letter':>10}{'letters/min':>12}{'vs (a)':>9}"
+              f"{'vs (c)':>9}")
 
-        baseline = len(ids) / results[0][1] * 60
-        print(f"\n{len(ids)} letters, {os.cpu_count()} CPUs")
-        print(f"{'approach':<52}{'seconds':>9}{'s/letter':>10}{'letters/min':>13}{'vs (a)':>9}")
-        for name, seconds in results:
-            per_minute = len(ids) / seconds * 60
-            print(f"{name:<52}{seconds:>9.1f}{seconds / len(ids):>10.3f}{per_minute:>13.0f}"
-                  f"{per_minute / baseline:>8.1f}x")
+        def line(name, n, seconds, floor):
+            print(f"{name:<44}{n:>8}{seconds:>9.1f}{seconds / n:>10.4f}{n / seconds * 60:>12.0f}"
+                  f"{a * n / seconds:>8.1f}x{seconds / floor:>8.1f}x")
+
+        for n in (small, big):
+            print(f"{'(a) papermill, sequential (sample rate)':<44}{n:>8}{a * n:>9.1f}{a:>10.4f}{60 / a:>12.0f}"
+                  f"{1:>8.1f}x{a * n / c[n]:>8.1f}x")
+        for jobs in args.jobs:
+            for n in (small, big):
+                line(f"(b) evalkit letters --jobs {jobs}", n, b[jobs, n], c[n])
+        for n in (small, big):
+            line("(c) Jinja render, no kernel", n, c[n], c[n])
+        print()
+        for jobs in args.jobs:
+            marginal = (b[jobs, big] - b[jobs, small]) / (big - small)
+            start = b[jobs, small] - small * marginal
+            print(f"evalkit letters --jobs {jobs}: {marginal * 1000:.1f} ms a letter beyond the first {small} "
+                  f"({marginal / c_marginal:.1f}x the floor's {c_marginal * 1000:.1f} ms), fixed start-up {start:.1f} s"
+                  f"; vs (a): {a * small / b[jobs, small]:.1f}x at {small}, {a * big / b[jobs, big]:.1f}x at {big}")
+        print("targets: a letter within 5x of the floor; >= 25x (a) at 100 and 500; start-up < 5 s; --jobs N helps")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
