@@ -96,10 +96,10 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
-def rows_kept(before: dict, after: dict, added_columns_empty: bool = True) -> bool:
+def rows_kept(before: dict, after: dict, added_columns_empty: bool = True, version: int = SCHEMA_VERSION) -> bool:
     """Every row of every table in ``before`` is in ``after`` unchanged, and nothing else: tables added since are
     empty, columns added since (at the end of a row) are empty (NULL) unless ``added_columns_empty`` is False, and
-    only meta's schema_version has moved, to this code's."""
+    only meta's schema_version has moved, to ``version`` (default: this code's)."""
     def rows(snap):
         return {**snap, "meta": [r for r in snap["meta"] if r[0] != "schema_version"]}
 
@@ -110,7 +110,7 @@ def rows_kept(before: dict, after: dict, added_columns_empty: bool = True) -> bo
         return sorted((r[:width] for r in after[table]), key=repr)
     added = set(after) - set(before)
     return (rows({t: old_columns(t) for t in before}) == rows(before) and not any(after[t] for t in added)
-            and ("schema_version", str(SCHEMA_VERSION)) in after["meta"])
+            and ("schema_version", str(version)) in after["meta"])
 
 
 def _set_revision(url: str, revision: str) -> None:
