@@ -216,3 +216,16 @@ def test_tickets_and_touch_base_from_the_command_line(workspace, capsys):
     code, out, _ = _run(capsys, "callcert", "touch-base", "-w", workspace, "--note", "All four certifiers in.",
                         "--by", "coord.hal")
     assert code == 0 and out.strip() == f"{dt.date.today()} - coord.hal - touch base: All four certifiers in."
+
+
+def test_the_eod_report_command_adds_the_team_view(workspace, capsys):
+    from evalkit.store import open_store
+    s = open_store(workspace)
+    try:
+        cc.add_agent(s, "Jim", "Other", dt.date.today())
+    finally:
+        s.dispose()
+    code, out, _ = _run(capsys, "callcert", "eod-report", "-w", workspace, "--team")
+    assert code == 0 and "- Self-reports missing: 1 (Other, Jim)" in out and "- Morning touch base: not recorded" in out
+    code, out, _ = _run(capsys, "callcert", "eod-report", "-w", workspace)
+    assert code == 0 and "Self-reports missing" not in out
