@@ -183,7 +183,8 @@ def build_demo(target, seed: int = 2026, today: dt.date | None = None, n_candida
 def _demo_roles() -> list[tuple[str, str]]:
     """Who holds which role in the demo (what `evalkit hub` signs people in to): every rater, adjudicator and lead
     SME above, the office's admin, a psychometrician, the Cert Coordinator and the certifiers."""
-    roles = [("office.kim", "admin"), ("psy.moreau", "psychometrician"), ("cc.coordinator", "coordinator")]
+    roles = [("office.kim", "admin"), ("psy.moreau", "psychometrician"), ("cc.coordinator", "coordinator"),
+             ("agent.jane", "agent")]  # cand.demo's candidate role comes with its link (link_person)
     # the call certifiers of evalkit.callcert's demo are four of the SMEs
     roles += [(username, "certifier") for username in ("sme.alvarez", "sme.brooks", "sme.chen", "sme.evans")]
     for username, _, adjudicator, lead, _ in _RATERS:

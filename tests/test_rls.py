@@ -30,7 +30,7 @@ RECEIVED = dt.date(2026, 9, 1)
 #: Who works in the test office, and the role each holds (nobody.ian holds none).
 ROLES = {"sme.ana": "rater", "sme.bo": "rater", "sme.cy": "rater", "adj.dee": "adjudicator", "lead.eve": "lead_sme",
          "psy.fay": "psychometrician", "office.kim": "admin", "cert.gil": "certifier", "coord.hal": "coordinator",
-         "nobody.ian": None}
+         "cand.jo": "candidate", "agent.al": "agent", "nobody.ian": None}
 
 
 # --- the office ----------------------------------------------------------------------------------------------
@@ -293,6 +293,10 @@ EXPECTED = {
                  **{t: ALL for t in ("cc_agents", "cc_calls", "cc_actions", "cc_notes")}},
     "coord.hal": {**NOTHING, "person_roles": _own_roles("coord.hal"), "outbox": {"call_scorecard"},
                   **{t: ALL for t in ("cc_agents", "cc_calls", "cc_actions", "cc_notes")}},
+    # a candidate or an agent reads their own records through their link (tests/test_self_assessment.py,
+    # tests/test_self_report.py); the role alone opens nothing
+    "cand.jo": {**NOTHING, "person_roles": _own_roles("cand.jo")},
+    "agent.al": {**NOTHING, "person_roles": _own_roles("agent.al")},
     "nobody.ian": NOTHING,
 }
 

@@ -26,6 +26,9 @@ ROLES = {
     "coordinator": "runs the call-certification team (Cert Coordinator)",
     "psychometrician": "reads every score to check rater agreement and the instrument's validity",
     "admin": "runs the certification office: candidates, submissions, raters, letters, certificates, appeals",
+    "candidate": "completes their own self-assessment (linked to their candidate record: evalkit candidates "
+                 "link-person)",
+    "agent": "reads their own call scorecards and sends their end-of-day report (linked to their agent record)",
 }
 
 #: Roles that read candidates' contact details and every score (on PostgreSQL: the ``evalkit_office`` group).
@@ -41,6 +44,8 @@ LANDING = {
     "adjudicator": {"page": "adjudicate.ipynb", "lab": False},
     "lead_sme": {"page": "score_submissions.ipynb", "lab": False},
     "rater": {"page": "score_submissions.ipynb", "lab": False},
+    "agent": {"page": "agent.ipynb", "lab": False},
+    "candidate": {"page": "self_assessment.ipynb", "lab": False},
 }
 
 #: A username is also a system user and a PostgreSQL role: lower-case letters, digits, ``.``, ``_`` and ``-``,

@@ -24,7 +24,7 @@ from typing import Mapping
 
 import sqlalchemy as sa
 
-from ..access import check_username
+from ..access import check_username, grant
 from ..evaluation import workflow
 from ..evaluation.errors import WorkflowError
 from ..instruments.self_assessment import SelfAssessment, SelfAssessmentError, parse_self_assessment, \
@@ -153,7 +153,8 @@ def open_link(store: Store, token, now: dt.datetime | None = None) -> dict:
 def link_person(store: Store, username: str, candidate=None, agent_id: int | None = None,
                 actor: str = "admin") -> dict:
     """Record that the hub user ``username`` is a candidate (external id) or an agent (agent id), so that their
-    own page shows their own records. Returns the link row."""
+    own page shows their own records, and give them the role (candidate or agent) that lands them on it. Returns
+    the link row."""
     username = check_username(username)
     if (candidate is None) == (agent_id is None):
         raise SelfAssessmentRefused("give a candidate or an agent to link the person to (one of the two)")
@@ -170,7 +171,9 @@ def link_person(store: Store, username: str, candidate=None, agent_id: int | Non
             person_links.c[column] == values[column], person_links.c.username != username)).scalar()
         if other is not None:
             raise SelfAssessmentRefused(f"that {column[:-3]} is already linked to {other}")
-        return tx.upsert(person_links, {"username": username}, values, action="person_link")
+        link = tx.upsert(person_links, {"username": username}, values, action="person_link")
+    grant(store, username, "candidate" if candidate is not None else "agent", actor)
+    return link
 
 
 def _linked(store: Store, username: str | None, column: str):
