@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import logging
 import os
 import pwd
 import shutil
@@ -17,6 +18,24 @@ import pytest
 from evalkit.demo import build_demo, init_workspace
 from evalkit.evaluation import workflow
 from evalkit.store import open_store
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found():
+    """Logging as it was before each test. JupyterHub's database set-up, run in-process by the hub's tests, gives
+    the root logger a StreamHandler on that test's captured stderr and disables other loggers; a later test that
+    logs (Alembic's migrations do) would write "--- Logging error ---" into its own stderr."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    enabled = [logger for logger in logging.Logger.manager.loggerDict.values()
+               if isinstance(logger, logging.Logger) and not logger.disabled]
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for logger in enabled:
+        logger.disabled = False
 
 ROOT = Path(__file__).resolve().parent.parent
 
