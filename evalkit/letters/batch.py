@@ -136,7 +136,8 @@ def plan_batch(store: Store, issue_date=None, program: str | None = None, only: 
                       and letter_refusal(store, sid) is None else letter_refusal(store, sid))
             not_done.append(_row(sid, status="refused", error=reason))
             continue
-        refusal = letter_refusal(store, sid)
+        # without ``only`` the query kept decided and notified submissions only, none a benchmark: none is refused
+        refusal = letter_refusal(store, sid) if only is not None else None
         if refusal:
             not_done.append(_row(sid, row, status="refused", error=refusal))
             continue
