@@ -19,6 +19,7 @@ from ..calendar import as_date, long_date
 from ..evaluation import workflow
 from ..store import Store, candidates, open_store, submissions
 from ..templates import environment
+from .page import CONTENT_MIMETYPE  # the mimetype of the letter's data in the executed notebook
 
 __all__ = ["letter_content", "render_letter_html", "show_letter", "letter_refusal", "warm_up", "long_date",
            "CONTENT_MIMETYPE"]
@@ -231,8 +232,6 @@ def _jsonable(value):
     return value
 
 
-#: Mimetype of the letter's data in the executed notebook (the record of what was computed).
-CONTENT_MIMETYPE = "application/vnd.evalkit.letter+json"
 
 
 #: Stores a warm kernel keeps open for its letters (:func:`warm_up`), by workspace as the template is given it: one
