@@ -323,8 +323,9 @@ def test_the_manifest_is_appended_a_row_at_a_time_and_stays_valid_after_every_wr
     assert rewrites == ["manifest.json", "manifest.csv"]
     n = 400
     for i in range(1, n + 1):
-        manifest.append([{**letters._row(i, status="issued", candidate=f"Candidate «{i}» \"quoted\", with, commas",
-                                         error="x" * (i % 300)), "files": [{"path": f"{i:05d}.html", "sha256": "0" * 64}]}])
+        row = letters._row(i, status="issued", candidate=f"Candidate «{i}» \"quoted\", with, commas",
+                           error="x" * (i % 300))
+        manifest.append([{**row, "files": [{"path": f"{i:05d}.html", "sha256": "0" * 64}]}])
     manifest.append([letters._row(7, status="failed", error="later row of the same submission")])
     assert all(offset // letters._Manifest.PAGE == (offset + size - 1) // letters._Manifest.PAGE
                for offset, size in writes)
