@@ -39,6 +39,24 @@ def _print_validity(report) -> None:
         print(f"\nStandard setting: {notes.get('standard_setting', 'none')}")
 
 
+def _print_self_assessment(report) -> None:
+    """The self-assessment section in the terminal: over- and under-estimation per domain and the prediction across
+    candidates, with their conventions (or the sentence saying there is nothing to compare)."""
+    from ..psychometrics.reports import readable_table
+
+    if report.self_assessment is None:
+        print(f"\nSelf-assessment: {report.notes['self_assessment']}")
+        return
+    bias, prediction = report.tables["self_assessment_bias"], report.tables["self_assessment_prediction"]
+    print(f"\nSelf-assessment against the SME evaluation ({report.self_assessment.candidates} candidates; "
+          "self - evaluated on 0-1, positive = over-estimation; shares of candidates):")
+    print(readable_table(bias).round(3).to_string(index=False))
+    print("How well self-assessment predicts the evaluation across candidates:")
+    print(readable_table(prediction).round(3).to_string(index=False))
+    for line in (bias["method"].iloc[0], prediction["method"].iloc[0]):
+        print(line)
+
+
 def cmd_agreement(args) -> None:
     import pandas as pd
 
@@ -63,6 +81,7 @@ def cmd_agreement(args) -> None:
         print("\nRater severity (positive = lenient):")
         print(report.tables["rater_severity"].drop(columns="method").round(3).to_string(index=False))
         _print_validity(report)
+        _print_self_assessment(report)
 
 
 def register(sub) -> None:

@@ -48,6 +48,14 @@ The validity evidence (issue 14) follows the agreement tables:
 - **Standard setting** (:func:`standard_setting_result`): the program's last closed modified-Angoff workshop
   (:mod:`evalkit.psychometrics.workshops`) beside the pass mark, with its impact data (:func:`impact_plot`).
 
+Then the candidates' own view (issue 15):
+
+- **Self-assessment** (:func:`self_assessment_tables`): every submitted self-assessment of the program against the
+  SME evaluation of the candidate's latest decided work product (any rubric version), per domain on a common 0-1
+  scale (:mod:`evalkit.psychometrics.self_assessment`): the mean over- or under-estimation with its interval and
+  the shares over, under and within tolerance, and how well self-assessment predicts the evaluation across
+  candidates (Pearson's r with a Fisher-z interval, Spearman's rho).
+
 Scale: everything is read set-wise (four queries whose rows become arrays) and computed on arrays, without a
 Python loop per submission or score; ``benchmarks/agreement_report.py`` times the report at 2,000, 20,000 and
 100,000 submissions.
@@ -74,6 +82,7 @@ from ..evaluation import scoring, workflow
 from ..instruments.rubric import Rubric
 from ..store import Store, assignments, criterion_scores, decisions, raters, resolved_scores, submissions
 from . import agreement, decision, gtheory, mfrm, workshops
+from .self_assessment import SelfAssessmentComparison, self_assessment_comparison
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module (the CLI imports it)
     from matplotlib.figure import Figure
@@ -83,8 +92,8 @@ __all__ = [
     "criterion_agreement", "total_agreement", "bland_altman", "limits_of_agreement", "pairwise_agreement",
     "rater_severity", "severity_drift", "calibration", "adjudication_rates", "adjudication_by_program",
     "instrument_reliability", "item_total", "level_usage", "generalizability", "rater_measures",
-    "decision_consistency", "standard_setting_result", "wright_map", "impact_plot", "summary_table",
-    "agreement_report", "render_html", "write_html_report",
+    "decision_consistency", "standard_setting_result", "self_assessment_tables", "wright_map", "impact_plot",
+    "summary_table", "readable_table", "agreement_report", "render_html", "write_html_report",
 ]
 
 #: Resamples for Krippendorff's alpha when no bootstrap count is given (it has no analytic interval).
@@ -1274,6 +1283,44 @@ def _standard_setting_table(result: workshops.WorkshopResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
+def self_assessment_tables(result: SelfAssessmentComparison) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The report's two tables of a program's self-assessments against the SME evaluation.
+
+    Parameters
+    ----------
+    result : SelfAssessmentComparison
+        :func:`~evalkit.psychometrics.self_assessment.self_assessment_comparison`'s result.
+
+    Returns
+    -------
+    bias : DataFrame
+        Over- and under-estimation, one row per domain (instrument order): ``domain``, ``n`` (candidates),
+        ``mean_difference`` (mean of self - evaluated on the 0-1 scale; positive = over-estimation) with
+        ``ci_low`` and ``ci_high``, the shares of those candidates who over-estimated, under-estimated and were
+        within the tolerance (``share_over``, ``share_under``, ``share_within``), and ``method``.
+    prediction : DataFrame
+        How well self-assessment predicts the evaluation across candidates, one row per domain and then
+        ``All domains`` (each candidate's mean over the domains): ``domain``, ``n`` (candidates), Pearson's ``r``
+        with ``r_ci_low`` and ``r_ci_high`` (Fisher z; none below four candidates), Spearman's ``rho``, and
+        ``method``.
+    """
+    b, p, level = result.bias, result.prediction, result.level
+    bias = pd.DataFrame({"domain": b.index, "n": b["n"].to_numpy(), "mean_difference": b["mean_difference"].to_numpy(),
+                         "ci_low": b["ci_low"].to_numpy(), "ci_high": b["ci_high"].to_numpy()})
+    for share, count in (("share_over", "over"), ("share_under", "under"), ("share_within", "agrees")):
+        bias[share] = (b[count] / b["n"]).to_numpy()
+    bias["method"] = (f"self - evaluated per domain on 0-1 (each scale's lowest level 0, highest 1), positive = "
+                      f"over-estimation; within +/-{result.tolerance:.3f} counts as within tolerance; mean over "
+                      f"candidates with a {level:.0%} t interval (n-1 df)")
+    prediction = pd.DataFrame({"domain": p.index, "n": p["n"].to_numpy(), "r": p["r"].to_numpy(),
+                               "r_ci_low": p["r_ci_low"].to_numpy(), "r_ci_high": p["r_ci_high"].to_numpy(),
+                               "rho": p["rho"].to_numpy()})
+    prediction["method"] = (f"Pearson's r of self-rating and evaluation (0-1) across candidates with a {level:.0%} "
+                            "Fisher-z interval (n >= 4), Spearman's rho; All domains: each candidate's mean over the "
+                            "domains")
+    return bias, prediction
+
+
 def _fmt(x: float, digits: int) -> str:
     return f"{0.0 if abs(x) < 0.5 * 10 ** -digits else x:.{digits}f}"  # no "-0.00"
 
@@ -1314,8 +1361,9 @@ def summary_table(table: pd.DataFrame, index: str | list[str], columns: str | No
 class AgreementReport:
     """Every table of the agreement and validity report for one program and rubric version.
 
-    ``gstudy``, ``mfrm`` and ``workshop`` hold the G study, the many-facet Rasch fit and the standard-setting
-    workshop behind their tables (None when not made; ``notes`` says why).
+    ``gstudy``, ``mfrm``, ``workshop`` and ``self_assessment`` hold the G study, the many-facet Rasch fit, the
+    standard-setting workshop and the self-assessment comparison behind their tables (None when not made; ``notes``
+    says why).
     """
 
     data: RatingData
@@ -1328,6 +1376,7 @@ class AgreementReport:
     gstudy: gtheory.GStudyResult | None = None
     mfrm: mfrm.MFRMResult | None = None
     workshop: workshops.WorkshopResult | None = None
+    self_assessment: SelfAssessmentComparison | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -1350,9 +1399,10 @@ def agreement_report(store: Store, program_id: str, rubric_version: str | None =
     Besides the agreement tables: the G study and D studies for 1-5 raters (``g_study``, ``d_study``), the
     raters' many-facet Rasch measures (``rater_measures``, ``mfrm_facets``, ``criterion_measures``; fitted to at
     most ``mfrm_subjects`` submissions, see :func:`rater_measures`), decision consistency
-    (``decision_consistency``) and the last standard-setting workshop (``standard_setting``,
-    ``standard_setting_rounds``) when there is one. A part that cannot be made is left out with its reason in
-    ``notes``; it never stops the rest.
+    (``decision_consistency``), the last standard-setting workshop (``standard_setting``,
+    ``standard_setting_rounds``) when there is one, and the self-assessments against the SME evaluation
+    (``self_assessment_bias``, ``self_assessment_prediction``; :func:`self_assessment_tables`) when a candidate
+    has both. A part that cannot be made is left out with its reason in ``notes``; it never stops the rest.
 
     Raises
     ------
@@ -1411,8 +1461,15 @@ def agreement_report(store: Store, program_id: str, rubric_version: str | None =
     else:
         found = None
         notes["standard_setting"] = f"no closed standard-setting workshop for {program_id}"
+    compared = self_assessment_comparison(store, program_id, level=CONFIDENCE)
+    if compared.candidates:
+        tables["self_assessment_bias"], tables["self_assessment_prediction"] = self_assessment_tables(compared)
+    else:
+        compared = None
+        notes["self_assessment"] = (f"No candidate of {program_id} has both a submitted self-assessment and an "
+                                    "evaluated work product yet.")
     return AgreementReport(data, workflow.program(store, program_id).name, tables, bootstrap, seed, min_shared,
-                           gstudy=g, mfrm=fit, workshop=found, notes=notes)
+                           gstudy=g, mfrm=fit, workshop=found, self_assessment=compared, notes=notes)
 
 
 def _escape(label) -> str:
@@ -1518,17 +1575,25 @@ def _figure_uri(fig) -> str:
 #: (estimate, low, high) column triples that the HTML report shows as one "estimate [low, high]" column.
 _INTERVALS = [("deviation_levels", "levels_ci_low", "levels_ci_high"),
               ("deviation_total", "total_ci_low", "total_ci_high"), ("kappa", "kappa_ci_low", "kappa_ci_high"),
-              ("mean_total_diff", "diff_ci_low", "diff_ci_high"), ("rate", "ci_low", "ci_high")]
+              ("mean_total_diff", "diff_ci_low", "diff_ci_high"), ("rate", "ci_low", "ci_high"),
+              ("mean_difference", "ci_low", "ci_high"), ("r", "r_ci_low", "r_ci_high")]
 
 
-def _html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> str:
+def readable_table(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A report table as the report shows it: each estimate with its interval as one ``estimate [low, high]``
+    column (named ``<estimate> [95% CI]``, ``digits`` decimals), without the columns of conventions (``describe``,
+    ``conventions``, ``method``), which the report lists once under the table."""
     shown = frame.drop(columns=[c for c in ("describe", "conventions", "method") if c in frame.columns])
     for value, low, high in _INTERVALS:
         if {value, low, high} <= set(shown.columns):
             shown[value] = [_estimate(v, lo, hi, digits) for v, lo, hi in zip(shown[value], shown[low], shown[high])]
             shown = shown.drop(columns=[low, high]).rename(columns={value: f"{value} [95% CI]"})
-    return shown.to_html(index=index, escape=True, na_rep="–", border=0, classes="data",
-                         float_format=lambda x: _fmt(x, digits))
+    return shown
+
+
+def _html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> str:
+    return readable_table(frame, digits).to_html(index=index, escape=True, na_rep="–", border=0, classes="data",
+                                                 float_format=lambda x: _fmt(x, digits))
 
 
 def _sections(report: AgreementReport) -> list[dict]:
@@ -1603,6 +1668,7 @@ def _sections(report: AgreementReport) -> list[dict]:
          "figures": [figure(plots.level_usage_bars(usage), "Level usage per criterion")],
          "conventions": lines(t["instrument_reliability"], t["item_total"])},
         *_validity_sections(report, table, figure, lines),
+        _self_assessment_section(report, table, lines),
     ]
 
 
@@ -1670,6 +1736,22 @@ def _validity_sections(report: AgreementReport, table, figure, lines) -> list[di
         out.append({"id": "standard-setting", "title": "Standard setting", "intro": "", "tables": [],
                     "figures": [], "conventions": [], "empty": notes.get("standard_setting", "")})
     return out
+
+
+def _self_assessment_section(report: AgreementReport, table, lines) -> dict:
+    """The candidates' self-assessments against the SME evaluation, or the sentence saying there are none."""
+    title = "Self-assessment against the SME evaluation"
+    if report.self_assessment is None:
+        return {"id": "self-assessment", "title": title, "intro": "", "tables": [], "figures": [], "conventions": [],
+                "empty": report.notes.get("self_assessment", "")}
+    bias, prediction = report.tables["self_assessment_bias"], report.tables["self_assessment_prediction"]
+    return {"id": "self-assessment", "title": title,
+            "intro": f"{report.self_assessment.candidates} candidates' submitted self-assessments beside the SME "
+                     "evaluation of their latest decided work product (any rubric version), per competency domain "
+                     "on a common 0-1 scale; a positive difference is over-estimation.",
+            "tables": [table(bias, "Over- and under-estimation per domain (shares of candidates)"),
+                       table(prediction, "How well self-assessment predicts the evaluation across candidates")],
+            "figures": [], "conventions": lines(bias, prediction)}
 
 
 def render_html(report: AgreementReport) -> str:

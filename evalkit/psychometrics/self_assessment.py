@@ -277,13 +277,16 @@ def self_assessment_prediction(comparison: pd.DataFrame, level: float = 0.95) ->
 @dataclass(frozen=True)
 class SelfAssessmentComparison:
     """A program's self-assessments against the SME evaluation: the per-candidate comparison, the bias per domain
-    and the prediction across candidates (each as its function returns it), on the 0-1 scale."""
+    and the prediction across candidates (each as its function returns it), on the 0-1 scale, with the
+    ``tolerance`` and confidence ``level`` they were computed with."""
 
     program_id: str
     comparison: pd.DataFrame
     bias: pd.DataFrame
     prediction: pd.DataFrame
     candidates: int
+    tolerance: float
+    level: float
 
 
 def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -291,13 +294,15 @@ def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFra
     evaluation of the candidate's latest decided work product of ``program_id`` (the resolved level of each of the
     domain's criteria on 0-1 by its own scale, weighted by the criteria's weights).
 
-    Candidates with only one of the two are left in their table; :func:`compare_domains` keeps those with both.
+    Only candidates with a submitted self-assessment are read on the evaluated side (the comparison needs both,
+    and a program's work products can number in the tens of thousands); a candidate whose work product is not
+    decided yet is left in the self-assessed table, and :func:`compare_domains` keeps those with both.
     """
+    final = sa.and_(self_assessments.c.program_id == program_id, self_assessments.c.state == "final")
     with store.read() as conn:
         sas = conn.execute(sa.select(self_assessments, candidates.c.external_id)
                            .join(candidates, candidates.c.id == self_assessments.c.candidate_id)
-                           .where(self_assessments.c.program_id == program_id, self_assessments.c.state == "final")
-                           ).mappings().all()
+                           .where(final)).mappings().all()
         answers = conn.execute(sa.select(self_assessment_answers).where(
             self_assessment_answers.c.self_assessment_id.in_([r["id"] for r in sas]))).all()
         decided = conn.execute(sa.select(submissions.c.id, submissions.c.attempt, submissions.c.rubric_version,
@@ -305,7 +310,9 @@ def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFra
                                .join(candidates, candidates.c.id == submissions.c.candidate_id)
                                .join(decisions, decisions.c.submission_id == submissions.c.id)
                                .where(submissions.c.program_id == program_id,
-                                      submissions.c.is_benchmark.is_(False))
+                                      submissions.c.is_benchmark.is_(False),
+                                      submissions.c.candidate_id.in_(sa.select(self_assessments.c.candidate_id)
+                                                                     .where(final)))
                                .order_by(submissions.c.attempt)).mappings().all()
         latest = {r["external_id"]: r for r in decided}  # the last attempt decided
         resolved = conn.execute(sa.select(resolved_scores).where(
@@ -313,9 +320,11 @@ def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFra
     by_sa: dict[int, dict[str, int]] = {}
     for a in answers:
         by_sa.setdefault(a.self_assessment_id, {})[a.statement_id] = a.level
+    instruments = {version: parse_self_assessment(source, f"<stored self-assessment {version}>")
+                   for version, source in {r["instrument_version"]: r["instrument_source"] for r in sas}.items()}
     mine: dict[str, dict[str, float]] = {}
     for r in sas:
-        instrument = parse_self_assessment(r["instrument_source"], f"<stored self-assessment {r['instrument_version']}>")
+        instrument = instruments[r["instrument_version"]]
         low, high = instrument.levels[0], instrument.levels[-1]
         levels = by_sa.get(r["id"], {})
         mine[r["external_id"]] = {
@@ -324,9 +333,10 @@ def self_and_evaluated(store, program_id: str) -> tuple[pd.DataFrame, pd.DataFra
     by_sub: dict[int, dict[str, float]] = {}
     for r in resolved:
         by_sub.setdefault(r.submission_id, {})[r.criterion_id] = r.level
+    rubrics = {version: rubric_for(store, version) for version in {sub["rubric_version"] for sub in latest.values()}}
     theirs: dict[str, dict[str, float]] = {}
     for ext, sub in latest.items():
-        rubric = rubric_for(store, sub["rubric_version"])
+        rubric = rubrics[sub["rubric_version"]]
         levels = by_sub.get(sub["id"], {})
         out = {}
         for domain, criteria in rubric.by_domain().items():
@@ -351,4 +361,4 @@ def self_assessment_comparison(store, program_id: str, tolerance: float = DEFAUL
         comparison = compare_domains(mine, theirs, (0, 1), (0, 1), tolerance)
     return SelfAssessmentComparison(program_id, comparison, domain_bias(comparison, level),
                                     self_assessment_prediction(comparison, level),
-                                    comparison["candidate"].nunique())
+                                    comparison["candidate"].nunique(), tolerance, level)
