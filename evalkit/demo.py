@@ -402,20 +402,25 @@ def _write_document(folder: Path, stem: str, fmt: str, markdown: str) -> str:
     return str(path.relative_to(folder.parent))
 
 
+#: The work-product programs whose candidates self-assess in the demo (the programs with an instrument).
+_SELF_ASSESSED = ("CCOM", "CCSL")
+
+
 def _self_assessments(store, rng: random.Random) -> None:
-    """Submitted CCOM self-assessments of the candidates with a decided work product (ratings near the SMEs'
-    resolved levels, some over- and some under-estimating), one draft, and the hub user ``cand.demo`` linked to a
-    candidate with a self-assessment still to do."""
+    """Submitted CCOM and CCSL self-assessments of the candidates with a decided work product (ratings near the
+    SMEs' resolved levels, some over- and some under-estimating), one CCOM draft, and the hub user ``cand.demo``
+    linked to a CCOM candidate with a self-assessment still to do."""
     import sqlalchemy as sa
 
     from .certification import link_person, save_draft, start_self_assessment, submit_self_assessment
     from .store import candidacies, candidates, decisions, resolved_scores, submissions
 
     with store.read() as conn:
-        decided = conn.execute(sa.select(candidates.c.external_id, submissions.c.id)
+        decided = conn.execute(sa.select(submissions.c.program_id, candidates.c.external_id, submissions.c.id)
                                .join(submissions, submissions.c.candidate_id == candidates.c.id)
                                .join(decisions, decisions.c.submission_id == submissions.c.id)
-                               .where(submissions.c.program_id == "CCOM", submissions.c.is_benchmark.is_(False))
+                               .where(submissions.c.program_id.in_(_SELF_ASSESSED),
+                                      submissions.c.is_benchmark.is_(False))
                                .order_by(candidates.c.external_id, submissions.c.attempt)).all()
         levels = {}
         for r in conn.execute(sa.select(resolved_scores)):
@@ -424,20 +429,20 @@ def _self_assessments(store, rng: random.Random) -> None:
                                .join(candidacies, candidacies.c.candidate_id == candidates.c.id)
                                .where(candidacies.c.program_id == "CCOM")
                                .order_by(candidates.c.external_id)).scalars().all()
-    latest = {ext: sid for ext, sid in decided}
-    done = sorted(latest)
-    for k, ext in enumerate(done):
-        record = start_self_assessment(store, ext, "CCOM", actor="setup")
-        instrument = record["instrument"]
-        bias = (1, 0, 0, -1)[k % 4]  # over-, accurate, accurate, under-estimating
-        answers = {}
-        for d in instrument.domains:
-            crit = [levels[latest[ext]][c] for c in d.work_product_criteria if c in levels.get(latest[ext], {})]
-            base = sum(crit) / len(crit) if crit else 3
-            for s in d.statements:
-                answers[s.id] = max(1, min(4, round(base + bias + rng.choice((-1, 0, 0, 0, 1)) * 0.6)))
-        submit_self_assessment(store, record["id"], answers, actor="setup")
-    rest = [ext for ext in waiting if ext not in latest]
+    latest = {program: {ext: sid for p, ext, sid in decided if p == program} for program in _SELF_ASSESSED}
+    for program in _SELF_ASSESSED:
+        for k, ext in enumerate(sorted(latest[program])):
+            record = start_self_assessment(store, ext, program, actor="setup")
+            resolved = levels.get(latest[program][ext], {})
+            bias = (1, 0, 0, -1)[k % 4]  # over-, accurate, accurate, under-estimating
+            answers = {}
+            for d in record["instrument"].domains:
+                crit = [resolved[c] for c in d.work_product_criteria if c in resolved]
+                base = sum(crit) / len(crit) if crit else 3
+                for s in d.statements:
+                    answers[s.id] = max(1, min(4, round(base + bias + rng.choice((-1, 0, 0, 0, 1)) * 0.6)))
+            submit_self_assessment(store, record["id"], answers, actor="setup")
+    rest = [ext for ext in waiting if ext not in latest["CCOM"]]
     if rest:
         draft = start_self_assessment(store, rest[0], "CCOM", actor="setup")
         save_draft(store, draft["id"], {s: 3 for s in draft["instrument"].statement_ids[:5]}, actor="setup")
