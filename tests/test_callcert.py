@@ -539,6 +539,11 @@ EOD_MARKDOWN = _EOD_INTRO + """
 - Finished today: 1 passed (1 at 4/5), 0 failed
 - Ladder actions due: 1 (0 overdue)
 - Open equipment issues: 1
+- Self-reports missing: 2 (\\<b\\>Haddad\\</b\\>, Nadia; Delgado \\| Vega, Rosa)
+- Certifiers: Kit Evans: 2 call(s) today, connected to nobody
+- Waiting for a certifier (no equipment issue): Delgado \\| Vega, Rosa
+- IT tickets open: none
+- Morning touch base: Cert Coordinator: Kit takes Rosa after lunch.
 
 ## Agents
 
@@ -571,6 +576,7 @@ EOD_MARKDOWN = _EOD_INTRO + """
 ## Progress notes
 
 - 2025-12-02 - Tomás Reyes - All calls and TBTs done. (agent: Reyes, Tomás)
+- 2025-12-02 - Tomás Reyes - Fifth call passed; TBT modules: none; Blockers: none (by e-mail) (agent: Reyes, Tomás)
 """
 EOD_MARKDOWN_EMPTY = _EOD_INTRO + """
 - Agents in call certification: 0 (on target 0, past target 0, on the escalation ladder 0)
@@ -578,6 +584,11 @@ EOD_MARKDOWN_EMPTY = _EOD_INTRO + """
 - Finished today: 0 passed (none), 0 failed
 - Ladder actions due: 0 (0 overdue)
 - Open equipment issues: 0
+- Self-reports missing: 0
+- Certifiers: none connected
+- Waiting for a certifier (no equipment issue): none
+- IT tickets open: none
+- Morning touch base: not recorded
 
 ## Agents
 
@@ -605,9 +616,13 @@ No progress notes today.
 """
 
 
-# The whole report, byte for byte: blank lines, table rows and the final line break come from the template.
+# The whole report, byte for byte: blank lines, table rows and the final line break come from the template. The
+# coordinator's team view is in every report: the day's touch base and Tomás's e-mailed self-report fill its rows.
 def test_eod_report_markdown_layout_is_unchanged(eod_store):
     store, today = eod_store
+    cc.add_touch_base(store, "Kit takes Rosa after lunch.", "Cert Coordinator", on_date=today, today=today)
+    cc.submit_self_report(store, 1, "Fifth call passed.", on_date=today, via="email", actor="Cert Coordinator",
+                          today=today)
     assert cc.eod_report(store, today).markdown == EOD_MARKDOWN
 
 

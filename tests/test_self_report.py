@@ -102,14 +102,28 @@ def test_missing_reports_flags_agents_in_certification_who_have_not_reported(tea
     assert cc.missing_reports(s, START - dt.timedelta(days=1)) == []  # nobody in call certs yet
 
 
-def test_the_end_of_day_report_has_the_team_view_and_the_missing_reports(team):
+TEAM_ROWS = ("- Self-reports missing: 1 (Other, Jim)\n"
+             "- Certifiers: cert.gil: 0 call(s) today, connected to Agent, Jane\n"
+             "- Waiting for a certifier (no equipment issue): none\n"
+             "- IT tickets open: none\n"
+             "- Morning touch base: not recorded\n")
+
+
+def test_every_end_of_day_report_has_the_team_view_and_the_missing_reports(team, tmp_path):
+    from evalkit.widgets.callcert import CoordinatorDashboard
     s, jane, jim, _ = team
     cc.submit_self_report(s, jane, "Day done.", [], "", reporter="jane", on_date=TODAY, today=TODAY)
-    md = cc.eod_report(s, TODAY, team=True).markdown
-    assert "- Self-reports missing: 1 (Other, Jim)" in md
-    assert "- Certifiers: cert.gil: 0 call(s) today, connected to Agent, Jane" in md
-    assert "- Waiting for a certifier (no equipment issue): none" in md
-    assert "Self-reports missing" not in cc.eod_report(s, TODAY).markdown  # the pinned layout without team
+    assert TEAM_ROWS in cc.eod_report(s, TODAY).markdown
+    # the e-mail to the distribution list: in the Markdown body and the HTML attached
+    cc.set_eod_recipients(s, ["ops@example.org"])
+    [queued] = cc.queue_eod_report(s, TODAY, folder=tmp_path / "outbox")
+    assert TEAM_ROWS in queued["body"]
+    [attached] = (tmp_path / "outbox").glob("*/callcert-eod-2026-11-24.html")
+    assert "Self-reports missing" in attached.read_text() and "Other, Jim" in attached.read_text()
+    # the coordinator's notebook view writes and shows the same report
+    board = CoordinatorDashboard(s, today=TODAY, reports_folder=tmp_path / "reports")
+    md, _ = board.create_report()
+    assert TEAM_ROWS in md.read_text() and "Self-reports missing" in board.report_view.value
 
 
 # --- the pages in the kernel (the browser test is tests/browser/test_self_assessment_browser.py) ---------------
@@ -190,7 +204,7 @@ def test_it_tickets_and_the_touch_base_are_in_the_team_view(team):
     [open_] = cc.equipment_tickets(s, TODAY)
     assert (open_["ticket_ref"], open_["age"], open_["agent"]) == ("IT-4821", 1, "Other, Jim")
     cc.add_touch_base(s, "Lin takes Jim once IT is done.", "coord.hal", on_date=TODAY, today=TODAY)
-    md = cc.eod_report(s, TODAY, team=True).markdown
+    md = cc.eod_report(s, TODAY).markdown
     assert "- IT tickets open: Other, Jim: No headset (IT ticket IT-4821, open 1 business day(s))" in md
     assert "- Morning touch base: coord.hal: Lin takes Jim once IT is done." in md
     closed = cc.close_equipment_ticket(s, jim, TODAY, today=TODAY)
@@ -218,14 +232,12 @@ def test_tickets_and_touch_base_from_the_command_line(workspace, capsys):
     assert code == 0 and out.strip() == f"{dt.date.today()} - coord.hal - touch base: All four certifiers in."
 
 
-def test_the_eod_report_command_adds_the_team_view(workspace, capsys):
+def test_the_eod_report_command_has_the_team_view(workspace, capsys):
     from evalkit.store import open_store
     s = open_store(workspace)
     try:
         cc.add_agent(s, "Jim", "Other", dt.date.today())
     finally:
         s.dispose()
-    code, out, _ = _run(capsys, "callcert", "eod-report", "-w", workspace, "--team")
-    assert code == 0 and "- Self-reports missing: 1 (Other, Jim)" in out and "- Morning touch base: not recorded" in out
     code, out, _ = _run(capsys, "callcert", "eod-report", "-w", workspace)
-    assert code == 0 and "Self-reports missing" not in out
+    assert code == 0 and "- Self-reports missing: 1 (Other, Jim)" in out and "- Morning touch base: not recorded" in out

@@ -55,15 +55,14 @@ class EodReport:
         return f"callcert-eod-{self.day}{suffix}"
 
 
-def eod_report(store: Store, day=None, holidays=None, team: bool = False) -> EodReport:
+def eod_report(store: Store, day=None, holidays=None) -> EodReport:
     """The end-of-day report for ``day`` (default today), from the records dated on or before it.
 
     It lists the agents in call certification that day (started, and not finished or terminated before it),
     calls scored that day, ladder actions due or recorded that day, open equipment issues, time limits exceeded
-    and the day's progress notes, after a summary with counts. With ``team``, the summary also has the coordinator's
-    team view: the agents who have not self-reported for the day, each certifier's agents and calls today, the
-    agents waiting for a certifier without an equipment issue, the open IT tickets with their age, and the morning
-    touch-base notes.
+    and the day's progress notes, after a summary with counts and the coordinator's team view: the agents who have
+    not self-reported for the day, each certifier's agents and calls today, the agents waiting for a certifier
+    without an equipment issue, the open IT tickets with their age, and the morning touch-base notes.
     """
     day = parse_date(day or dt.date.today(), "report date")
     everyone = overview(store, day, holidays)
@@ -92,7 +91,7 @@ def eod_report(store: Store, day=None, holidays=None, team: bool = False) -> Eod
                            f"{sum(s.stage == 'failed' for s in finished)} failed"),
         ("Ladder actions due", f"{len(due)} ({sum(d.overdue for _, d in due)} overdue)"),
         ("Open equipment issues", str(sum(bool(s.equipment_issue) for s in active))),
-        *(_team_rows(store, day, holidays, active, day_calls) if team else []),
+        *_team_rows(store, day, holidays, active, day_calls),
     ]
     agents_rows = [{
         "name": s.name, "start": s.start_date, "day": s.day, "certifier": s.certifier or "-",
@@ -184,8 +183,7 @@ def eod_recipients(store: Store) -> list[str]:
     return _addresses(value, "workspace setting eod_recipients")
 
 
-def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, holidays=None,
-                     team: bool = False) -> list[dict]:
+def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, holidays=None) -> list[dict]:
     """Queue the end-of-day report of ``day`` (default today) to every address of the distribution list: the
     Markdown as the body, the HTML as an attachment (sent by ``evalkit outbox send``).
 
@@ -205,7 +203,7 @@ def queue_eod_report(store: Store, day=None, actor: str = "admin", folder=None, 
         workspace folder: pass ``folder``).
     """
     recipients = eod_recipients(store)
-    report = eod_report(store, day, holidays, team=team)
+    report = eod_report(store, day, holidays)
     if folder is None:
         if store.workspace is None:
             raise CallCertError("the end-of-day report's HTML attachment needs a folder and this database has no "

@@ -132,10 +132,10 @@ def _cmd_eod_report(args) -> None:
     store = store_from(args)
     day = parse_date(args.date, "--date")
     if args.email:
-        rows = queue_eod_report(store, day, actor(), team=args.team)
+        rows = queue_eod_report(store, day, actor())
         print(f"end-of-day report for {day} queued for {len(rows)} recipient(s) (outbox "
               f"{', '.join(str(r['id']) for r in rows)}); `evalkit outbox send` sends it")
-    report = eod_report(store, day, team=args.team)
+    report = eod_report(store, day)
     if args.out:
         print(report.save(args.out))
     elif not args.email:
@@ -241,8 +241,6 @@ def register(sub) -> None:
                 "the end-of-day report (Markdown on stdout, or --out FILE .md/.html)")
     c.add_argument("--date", help="report date (default today)")
     c.add_argument("--out", help="write to this file (.html for HTML, else Markdown)")
-    c.add_argument("--team", action="store_true",
-                   help="add the team view: missing self-reports, certifiers, agents waiting, IT tickets, touch base")
     c.add_argument("--email", action="store_true",
                    help="queue it to the distribution list (evalkit callcert eod-recipients): Markdown as the body, "
                         "HTML attached")

@@ -563,7 +563,7 @@ class CoordinatorDashboard:
     def create_report(self) -> tuple[Path, Path] | None:
         """Write the day's report as Markdown and HTML, show it, and offer both for download."""
         try:
-            report = callcert.eod_report(self.store, self.report_date.value or self.today, team=True)
+            report = callcert.eod_report(self.store, self.report_date.value or self.today)
             folder = callcert.output_folder(self.store, "reports", self.reports_folder)
             md = report.save(folder / report.filename(".md"))
             page = report.save(folder / report.filename(".html"))
