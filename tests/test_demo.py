@@ -94,3 +94,18 @@ def test_the_demo_shows_certificates_in_every_state_and_appeals(demo_workspace):
     assert {a["outcome"] for a in made} == {"upheld", None}
     upheld = next(a for a in made if a["outcome"] == "upheld")
     assert upheld["reevaluation_id"] and upheld["decided_by"] == "director"
+
+
+def test_the_demo_compares_self_assessments_with_the_evaluation(demo_workspace):
+    """The agreement report's self-assessment section has numbers on the demo: CCOM and CCSL candidates with a
+    decided work product have self-assessed, some over- and some under-estimating."""
+    from evalkit.psychometrics.self_assessment import self_assessment_comparison
+    store = open_store(demo_workspace)
+    try:
+        found = {program: self_assessment_comparison(store, program) for program in ("CCOM", "CCSL")}
+    finally:
+        store.dispose()
+    for program, result in found.items():
+        assert result.candidates >= 5, program
+        assert result.bias["over"].sum() > 0 and result.bias["under"].sum() > 0, program
+        assert result.prediction.loc["All domains", "r"] > 0, program

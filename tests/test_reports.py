@@ -547,7 +547,7 @@ def test_the_validity_sections_on_the_demo(demo_report):
 
 def test_validity_html_and_figures_on_the_demo(demo_report):
     html = reports.render_html(demo_report)
-    for section in SECTIONS + VALIDITY:
+    for section in SECTIONS + VALIDITY + ["self-assessment"]:
         assert f'<section id="{section}">' in html and f'href="#{section}"' in html
     assert html.count('src="data:image/png;base64,') >= 8  # five agreement figures, D study, Wright map, impact
     for figure in (reports.wright_map(demo_report.mfrm), reports.impact_plot(demo_report.workshop),
