@@ -8,7 +8,9 @@ A candidate reaches their self-assessment in one of two ways:
 * through a link with a token (:func:`issue_link`), for bodies without a hub. The token is 32 random bytes
   (``secrets.token_urlsafe``), shown once; only its SHA-256 is stored. It expires (default 14 days) and is used
   up when the self-assessment it opened is submitted. The token page runs in the office's server and checks the
-  token here, in Python, before anything is read or written (:func:`open_link`).
+  token here, in Python, before anything is read or written (:func:`open_link`). The link is the address that
+  page is served at (the workspace setting ``candidate_link_base``, :func:`set_link_base`) with ``/?token=...``
+  (:func:`link_url`).
 
 Every refusal is one line (:class:`SelfAssessmentRefused`) and stores nothing: an expired, used or unknown token;
 unrated statements in a final submission; a level off the scale; a change after submission.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -33,7 +36,8 @@ from ..messages import show
 from ..store import (Store, access_tokens, assessment_results, candidates, cc_agents, person_links,
                      self_assessment_answers, self_assessments, utcnow)
 
-__all__ = ["SelfAssessmentRefused", "LINK_DAYS", "token_hash", "issue_link", "open_link", "link_person",
+__all__ = ["SelfAssessmentRefused", "LINK_DAYS", "LINK_BASE_SETTING", "token_hash", "check_link_base", "set_link_base",
+           "link_base", "link_url", "issue_link", "open_link", "link_person",
            "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
            "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html", "result_pdf"]
 
@@ -54,6 +58,57 @@ def token_hash(token: str) -> str:
     'ba7816bf8f01cfea'
     """
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+#: The workspace setting holding the address the candidates' link page is served at.
+LINK_BASE_SETTING = "candidate_link_base"
+
+
+def check_link_base(url) -> str:
+    """The address the candidates' link page is served at, checked: ``http(s)://host[:port][/path]`` with no user,
+    query or fragment; returned without a trailing slash.
+
+    Examples
+    --------
+    >>> check_link_base(" https://office.example/self-assessment/ ")
+    'https://office.example/self-assessment'
+    """
+    text = url.strip() if isinstance(url, str) else ""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - read to check it: a port out of range raises ValueError
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None
+            or parts.query or parts.fragment or text.endswith(("?", "#"))):
+        raise SelfAssessmentRefused(f"{LINK_BASE_SETTING} {show(url)}: expected the address the candidates' page "
+                                    "is served at, such as https://office.example/self-assessment (http or https, "
+                                    "no user, query or fragment)")
+    return text.rstrip("/")
+
+
+def set_link_base(store: Store, url, actor: str = "admin") -> str:
+    """Store the address the candidates' link page is served at (the workspace setting ``candidate_link_base``);
+    returns it as stored (:func:`check_link_base`)."""
+    base = check_link_base(url)
+    store.set_setting(LINK_BASE_SETTING, base, actor)
+    return base
+
+
+def link_base(store: Store) -> str | None:
+    """The address the candidates' link page is served at, or None where it is not set."""
+    return store.get_setting(LINK_BASE_SETTING)
+
+
+def link_url(base: str, token: str) -> str:
+    """The link a candidate opens: the page's address ``base`` with the token.
+
+    Examples
+    --------
+    >>> link_url("https://office.example/self-assessment", "abc")
+    'https://office.example/self-assessment/?token=abc'
+    """
+    return f"{check_link_base(base)}/?token={token}"
 
 
 def _candidate(conn, candidate) -> dict:

@@ -2,7 +2,7 @@
 record (profile, candidacies, knowledge-assessment results) and standing."""
 from __future__ import annotations
 
-from .common import actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
+from .common import CommandError, actor, command, group, id_ranges, parse_date, record_id, store_from, whole_number
 
 
 def cmd_results_import(args) -> None:
@@ -87,12 +87,25 @@ def cmd_issue(args) -> None:
 
 
 def cmd_self_assessment_link(args) -> None:
-    from ..certification import issue_link
+    from ..certification.self_assessment import check_link_base, issue_link, link_base, link_url
 
-    token, expires = issue_link(store_from(args), args.candidate, args.program, args.days, actor=actor())
-    base = args.base_url.rstrip("/") if args.base_url else "<the token page>"
-    print(f"{base}/voila/render/self_assessment.ipynb?token={token}")
+    store = store_from(args)
+    base = check_link_base(args.base_url) if args.base_url is not None else link_base(store)
+    if base is None:
+        raise CommandError("the candidates' page has no address yet: set it with `evalkit candidates link-base "
+                           "URL` (where `evalkit serve --candidates` is reached), or pass --base-url")
+    token, expires = issue_link(store, args.candidate, args.program, args.days, actor=actor())
+    print(link_url(base, token))
     print(f"single use, expires {expires:%Y-%m-%d %H:%M} UTC; only its hash is stored: send it to the candidate now")
+
+
+def cmd_link_base(args) -> None:
+    from ..certification.self_assessment import link_base, set_link_base
+
+    store = store_from(args)
+    base = set_link_base(store, args.url, actor()) if args.url is not None else link_base(store)
+    print(f"candidates' links start {base}/?token=" if base else
+          "not set: evalkit candidates link-base URL (the address `evalkit serve --candidates` is reached at)")
 
 
 def cmd_link_person(args) -> None:
@@ -141,7 +154,12 @@ def register(sub) -> None:
     s.add_argument("candidate")
     s.add_argument("program", help="a designation with a self-assessment: CCSL, CCOM, CCMA, CCMC")
     s.add_argument("--days", type=whole_number(1, 90), default=14, help="days until it expires (default 14)")
-    s.add_argument("--base-url", help="the token page's address, such as https://office.example:8866")
+    s.add_argument("--base-url", help="the candidates' page's address for this link (default: the workspace's, set "
+                                      "with evalkit candidates link-base)")
+    s = command(candidates, "link-base", cmd_link_base,
+                "set the address the candidates' page (evalkit serve --candidates) is reached at, or with no URL "
+                "show it; self-assessment links start with it")
+    s.add_argument("url", nargs="?", metavar="URL", help="such as https://office.example/self-assessment")
     s = command(candidates, "link-person", cmd_link_person,
                 "record that a hub user is a candidate (--candidate ID) or an agent (--agent N): their own page")
     s.add_argument("username")

@@ -1,15 +1,24 @@
-"""`evalkit serve`: the scoring, adjudication and call-certification pages served to their users.
+"""`evalkit serve`: the scoring, adjudication and call-certification pages served to their users, or with
+``--candidates`` the candidates' self-assessment link page.
 
 By default Voila serves ``notebooks/score_submissions.ipynb`` and ``notebooks/adjudicate.ipynb`` as an app: the
 rendered widgets only, with no code, menus or kernel dialogs, one fresh kernel per browser tab. ``--lab`` opens
 JupyterLab on the notebooks folder instead (for admins). The server listens on localhost only, with a random token
 in the printed URL, and the workspace is handed to every kernel through ``$EVALKIT_WORKSPACE``.
 
+``--candidates`` serves ``notebooks/self_assessment.ipynb`` alone, for bodies without a hub: Voila in its
+one-notebook mode (no file list, no other page, no contents API) without Jupyter's token, since the candidate's
+link token is the access and the page checks it before it reads or writes anything. From the browser the kernel
+takes only the widgets' messages (:data:`CANDIDATE_MESSAGE_TYPES`): a visitor cannot run code in it. It listens
+on ``--ip`` (default 127.0.0.1), behind the body's HTTPS reverse proxy; the path of the workspace setting
+``candidate_link_base`` (the address the proxy serves it at) is Voila's base URL.
+
 Several evaluators scoring at once each have their own kernel; they share the workspace's database, which queues
 writers (SQLite WAL, ``BEGIN IMMEDIATE``, a 30 s busy timeout), so no one is locked out and no save is lost.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -17,12 +26,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 from .common import CommandError, add_workspace_arg, default_workspace
 
-__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "VOILA_CONFIG_DIR", "issue_xsrf_cookie",
-           "server_command", "page_urls", "serve", "register"]
+__all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "CANDIDATE_NOTEBOOK", "CANDIDATE_PORT",
+           "CANDIDATE_MESSAGE_TYPES", "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command", "candidate_command",
+           "page_urls", "serve", "serve_candidates", "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -30,6 +41,15 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 SERVED_NOTEBOOKS = ("score_submissions.ipynb", "adjudicate.ipynb", "call_certification.ipynb")
 
 DEFAULT_PORT = 8866
+
+#: The candidates' link page, served alone by ``evalkit serve --candidates`` (on its own port by default, so that
+#: it runs beside the evaluators' pages).
+CANDIDATE_NOTEBOOK = "self_assessment.ipynb"
+CANDIDATE_PORT = 8867
+
+#: What a browser may send the candidate page's kernel: the widgets' comm messages and the kernel info the page
+#: asks for on connecting. An execute (or inspect, complete, history, debug) request is dropped by the server.
+CANDIDATE_MESSAGE_TYPES = ("comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request")
 
 #: The folder of Voila's configuration file (``voila.py``): the tab-close kernel shutdown and idle culling.
 VOILA_CONFIG_DIR = Path(__file__).resolve().parent / "voila_config"
@@ -41,11 +61,16 @@ def issue_xsrf_cookie(handler, notebook, cwd) -> None:
     handler.xsrf_token  # noqa: B018 - read for its side effect
 
 
-def server_command(root: Path, port: int, token: str, lab: bool = False) -> list[str]:
-    """The command line of the Voila (or JupyterLab) server on ``127.0.0.1:port`` serving the folder ``root``.
+def _voila_command(served: Path, ip: str, port: int, token: str) -> list[str]:
+    """Voila serving ``served`` (a folder, or one notebook alone) on ``ip:port``; ``port_retries=0``: a busy port
+    is an error, never a silent move to another port the printed URL does not name."""
+    return [sys.executable, "-m", "voila", str(served), "--no-browser", f"--Voila.ip={ip}", f"--Voila.port={port}",
+            "--Voila.port_retries=0", f"--Voila.token={token}", "--VoilaConfiguration.show_tracebacks=False",
+            f"--Voila.config_file_paths={VOILA_CONFIG_DIR}"]
 
-    ``port_retries=0``: a busy port is an error, never a silent move to another port the printed URL does not name.
-    """
+
+def server_command(root: Path, port: int, token: str, lab: bool = False) -> list[str]:
+    """The command line of the Voila (or JupyterLab) server on ``127.0.0.1:port`` serving the folder ``root``."""
     if lab:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                    f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -53,9 +78,15 @@ def server_command(root: Path, port: int, token: str, lab: bool = False) -> list
         if os.geteuid() == 0:
             command.append("--allow-root")  # JupyterLab refuses root without it (containers often run as root)
         return command
-    return [sys.executable, "-m", "voila", str(root), "--no-browser", "--Voila.ip=127.0.0.1", f"--Voila.port={port}",
-            "--Voila.port_retries=0", f"--Voila.token={token}", "--VoilaConfiguration.show_tracebacks=False",
-            f"--Voila.config_file_paths={VOILA_CONFIG_DIR}"]
+    return _voila_command(root, "127.0.0.1", port, token)
+
+
+def candidate_command(notebook: Path, ip: str, port: int, base_path: str = "/") -> list[str]:
+    """The command line of the candidates' page: Voila serving the one ``notebook`` on ``ip:port`` at
+    ``base_path``, without Jupyter's token, its kernels taking only :data:`CANDIDATE_MESSAGE_TYPES` from the
+    browser."""
+    return [*_voila_command(notebook, ip, port, ""), f"--Voila.base_url={base_path}",
+            *(f"--MappingKernelManager.allowed_message_types={kind}" for kind in CANDIDATE_MESSAGE_TYPES)]
 
 
 def page_urls(port: int, token: str, lab: bool = False) -> dict[str, str]:
@@ -66,14 +97,20 @@ def page_urls(port: int, token: str, lab: bool = False) -> dict[str, str]:
     return {nb: f"{base}/voila/render/{nb}?token={token}" for nb in SERVED_NOTEBOOKS}
 
 
-def _check_port(port: int) -> None:
+def _check_port(port: int, ip: str = "127.0.0.1") -> None:
     if not 1 <= port <= 65535:
         raise CommandError(f"--port {port} is not a TCP port (expected 1-65535)")
-    with socket.socket() as s:
+    try:
+        family = socket.getaddrinfo(ip, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    except (socket.gaierror, UnicodeError):
+        raise CommandError(f"--ip {ip!r} is not an address (expected one such as 127.0.0.1 or 0.0.0.0)") from None
+    with socket.socket(family) as s:
         try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            raise CommandError(f"port {port} on 127.0.0.1 is in use; choose another with --port") from None
+            s.bind((ip, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} on {ip} is in use; choose another with --port") from None
+            raise CommandError(f"--ip {ip}: this machine cannot listen there ({exc.strerror})") from None
 
 
 def _workspace_target(workspace: str) -> str:
@@ -96,20 +133,52 @@ def serve(workspace: str, port: int = DEFAULT_PORT, lab: bool = False, token: st
     target = _workspace_target(workspace)
     _check_port(port)
     token = token or secrets.token_urlsafe(24)
-    copy = None
-    if lab:
-        root = NOTEBOOKS_DIR
-    else:
-        root = copy = Path(tempfile.mkdtemp(prefix="evalkit-serve-"))
-        for nb in SERVED_NOTEBOOKS:
-            shutil.copy(NOTEBOOKS_DIR / nb, root / nb)
-    env = dict(os.environ, EVALKIT_WORKSPACE=target)
+    copy = None if lab else _private_copy(SERVED_NOTEBOOKS)
     kind = "JupyterLab" if lab else "Voila"
     print(f"evalkit: serving workspace {target} with {kind}; open:")
     for nb, url in page_urls(port, token, lab).items():
         print(f"  {nb:<24} {url}")
+    return _run(server_command(copy or NOTEBOOKS_DIR, port, token, lab), target, copy)
+
+
+def serve_candidates(workspace: str, port: int = CANDIDATE_PORT, ip: str = "127.0.0.1") -> int:
+    """Serve the candidates' link page alone on ``ip:port`` in the foreground until Ctrl-C (or SIGTERM); returns
+    the server's exit status. Its base URL is the path of the workspace's ``candidate_link_base``."""
+    from ..certification.self_assessment import link_base
+    from ..store import open_store
+
+    if not (NOTEBOOKS_DIR / CANDIDATE_NOTEBOOK).is_file():
+        raise CommandError(f"{NOTEBOOKS_DIR}: {CANDIDATE_NOTEBOOK} not found; run evalkit from its repository")
+    target = _workspace_target(workspace)
+    store = open_store(workspace)
+    try:
+        base = link_base(store)
+    finally:
+        store.dispose()
+    _check_port(port, ip)
+    path = (urllib.parse.urlsplit(base).path if base else "").rstrip("/") + "/"
+    copy = _private_copy([CANDIDATE_NOTEBOOK])
+    host = f"[{ip}]" if ":" in ip else ip
+    print(f"evalkit: serving the candidates' self-assessment page of workspace {target} with Voila at "
+          f"http://{host}:{port}{path} (no Jupyter token: each candidate's link is their access)")
+    print(f"evalkit: links start {base}/?token= (evalkit candidates self-assessment-link ID PROGRAM)" if base else
+          "evalkit: no address for the links yet: evalkit candidates link-base URL (where the HTTPS proxy serves "
+          "this page)")
+    return _run(candidate_command(copy / CANDIDATE_NOTEBOOK, ip, port, path), target, copy)
+
+
+def _private_copy(notebooks) -> Path:
+    """A new temporary folder holding copies of ``notebooks`` only: what Voila can see, and all it can change."""
+    copy = Path(tempfile.mkdtemp(prefix="evalkit-serve-"))
+    for nb in notebooks:
+        shutil.copy(NOTEBOOKS_DIR / nb, copy / nb)
+    return copy
+
+
+def _run(command: list[str], workspace: str, copy: Path | None) -> int:
+    """Run the server with ``$EVALKIT_WORKSPACE`` until it stops or Ctrl-C; then stop it and remove ``copy``."""
     print("evalkit: press Ctrl-C to stop", flush=True)
-    proc = subprocess.Popen(server_command(root, port, token, lab), env=env)
+    proc = subprocess.Popen(command, env=dict(os.environ, EVALKIT_WORKSPACE=workspace))
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -138,18 +207,36 @@ def _sigterm_as_interrupt(_signum, _frame):
 def cmd_serve(args) -> None:
     import signal
 
+    if args.candidates and args.token is not None:
+        raise CommandError("--token: the candidates' page has no Jupyter token (each candidate's link is their "
+                           "access)")
+    if args.ip is not None and not args.candidates:
+        raise CommandError("--ip is for --candidates; the evaluators' pages listen on 127.0.0.1 only")
     # A service manager (or a test) stops us with SIGTERM: stop the server and its kernels too, not orphan them.
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    code = serve(args.workspace or default_workspace(), args.port, args.lab, args.token)
+    workspace = args.workspace or default_workspace()
+    if args.candidates:
+        port = CANDIDATE_PORT if args.port is None else args.port
+        code = serve_candidates(workspace, port, args.ip or "127.0.0.1")
+    else:
+        code = serve(workspace, DEFAULT_PORT if args.port is None else args.port, args.lab, args.token)
     if code not in (0, 130, -15):
         raise CommandError(f"the {'JupyterLab' if args.lab else 'Voila'} server stopped with exit status {code}")
 
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="serve the scoring, adjudication and call-certification pages (Voila; --lab: "
-                                     "JupyterLab) on localhost")
+                                     "JupyterLab) on localhost, or --candidates: the candidates' link page")
     add_workspace_arg(p)
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port on 127.0.0.1 (default {DEFAULT_PORT})")
-    p.add_argument("--lab", action="store_true", help="open JupyterLab on the notebooks folder instead of Voila")
+    p.add_argument("--port", type=int, default=None,
+                   help=f"TCP port (default {DEFAULT_PORT}; with --candidates {CANDIDATE_PORT})")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--lab", action="store_true", help="open JupyterLab on the notebooks folder instead of Voila")
+    which.add_argument("--candidates", action="store_true",
+                       help="serve only the candidates' self-assessment page, opened by their single-use links "
+                            "(no Jupyter token), for bodies without a hub")
     p.add_argument("--token", default=None, help="the access token in the URL (default: a new random one)")
+    p.add_argument("--ip", default=None,
+                   help="with --candidates: the address to listen on (default 127.0.0.1; the HTTPS reverse proxy "
+                        "in front of it forwards to it)")
     p.set_defaults(func=cmd_serve)
