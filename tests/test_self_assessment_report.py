@@ -194,4 +194,5 @@ def test_the_notebook_says_when_there_is_nothing_to_compare(nothing_to_compare, 
     notebook.cells = notebook.cells[:3] + [c for c in notebook.cells[3:]
                                            if c.cell_type == "code" and "self_assessment" in c.source]
     shown = _run(notebook, Path(nothing_to_compare[0].workspace), monkeypatch)
-    assert shown.strip() == "No candidate of CCOM has both a submitted self-assessment and an evaluated work product yet."
+    assert shown.strip() == ("No candidate of CCOM has both a submitted self-assessment and an evaluated work "
+                             "product yet.")
