@@ -8,10 +8,11 @@ in the printed URL, and the workspace is handed to every kernel through ``$EVALK
 
 ``--candidates`` serves ``notebooks/self_assessment.ipynb`` alone, for bodies without a hub: Voila in its
 one-notebook mode (no file list, no other page, no contents API) without Jupyter's token, since the candidate's
-link token is the access and the page checks it before it reads or writes anything. From the browser the kernel
-takes only the widgets' messages (:data:`CANDIDATE_MESSAGE_TYPES`): a visitor cannot run code in it. It listens
-on ``--ip`` (default 127.0.0.1), behind the body's HTTPS reverse proxy; the path of the workspace setting
-``candidate_link_base`` (the address the proxy serves it at) is Voila's base URL.
+link token is the access and the page checks it before it reads or writes anything. Voila's kernels take only
+the widgets' messages from a browser (comm and kernel-info messages; an execute request is dropped), so a visitor
+cannot run code in them; tracebacks are not shown. It listens on ``--ip`` (default 127.0.0.1), behind the
+body's HTTPS reverse proxy; the path of the workspace setting ``candidate_link_base`` (the address the proxy
+serves it at) is Voila's base URL.
 
 Several evaluators scoring at once each have their own kernel; they share the workspace's database, which queues
 writers (SQLite WAL, ``BEGIN IMMEDIATE``, a 30 s busy timeout), so no one is locked out and no save is lost.
@@ -32,7 +33,7 @@ from pathlib import Path
 from .common import CommandError, add_workspace_arg, default_workspace
 
 __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "CANDIDATE_NOTEBOOK", "CANDIDATE_PORT",
-           "CANDIDATE_MESSAGE_TYPES", "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command", "candidate_command",
+           "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command", "candidate_command",
            "page_urls", "serve", "serve_candidates", "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -46,10 +47,6 @@ DEFAULT_PORT = 8866
 #: it runs beside the evaluators' pages).
 CANDIDATE_NOTEBOOK = "self_assessment.ipynb"
 CANDIDATE_PORT = 8867
-
-#: What a browser may send the candidate page's kernel: the widgets' comm messages and the kernel info the page
-#: asks for on connecting. An execute (or inspect, complete, history, debug) request is dropped by the server.
-CANDIDATE_MESSAGE_TYPES = ("comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request")
 
 #: The folder of Voila's configuration file (``voila.py``): the tab-close kernel shutdown and idle culling.
 VOILA_CONFIG_DIR = Path(__file__).resolve().parent / "voila_config"
@@ -83,10 +80,8 @@ def server_command(root: Path, port: int, token: str, lab: bool = False) -> list
 
 def candidate_command(notebook: Path, ip: str, port: int, base_path: str = "/") -> list[str]:
     """The command line of the candidates' page: Voila serving the one ``notebook`` on ``ip:port`` at
-    ``base_path``, without Jupyter's token, its kernels taking only :data:`CANDIDATE_MESSAGE_TYPES` from the
-    browser."""
-    return [*_voila_command(notebook, ip, port, ""), f"--Voila.base_url={base_path}",
-            *(f"--MappingKernelManager.allowed_message_types={kind}" for kind in CANDIDATE_MESSAGE_TYPES)]
+    ``base_path``, without Jupyter's token."""
+    return [*_voila_command(notebook, ip, port, ""), f"--Voila.base_url={base_path}"]
 
 
 def page_urls(port: int, token: str, lab: bool = False) -> dict[str, str]:
