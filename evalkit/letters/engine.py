@@ -57,7 +57,6 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
 
 from ..outputs import process_running
 
@@ -448,9 +447,12 @@ class WarmKernel:
                                      ip=os.path.join(self._socket_dir, "kernel"),
                                      connection_file=os.path.join(self._socket_dir, "connection.json"))
         # No history database (letters' code and parameters are not kept in ~/.ipython) and no output cache
-        # (``Out``, ``_``): the kernel holds nothing of a notebook once its namespace is cleared.
+        # (``Out``, ``_``): the kernel holds nothing of a notebook once its namespace is cleared. Python's own
+        # output is captured as in any kernel; not capturing what C libraries write to the file descriptors saves
+        # ~0.5 ms of every request (a letter's code writes nothing there).
         await self.km.start_kernel(extra_arguments=["--HistoryManager.enabled=False",
-                                                    "--InteractiveShell.cache_size=0"])
+                                                    "--InteractiveShell.cache_size=0",
+                                                    "--IPKernelApp.capture_fd_output=False"])
         self.kc = self.km.client()
         self.kc.start_channels()
         self.retire_reason = None
@@ -487,22 +489,28 @@ class WarmKernel:
         self.language_info = reply["content"]["language_info"]
         self._ready = True
 
+    def run(self, nb, timeout: float | None = None):
+        """Execute a notebook on this kernel (started or replaced first if need be), then reset the kernel; see
+        :func:`evalkit.letters.execute.run_notebook`. The parameters cell that the injected one overrides is not
+        run."""
+        from .execute import run_notebook
+
+        self.ensure_ready()
+        self.last_notebook = nb
+        self.runs += 1
+        return run_notebook(self, nb, _overwritten_parameters(nb), timeout)
+
     #: The user expression that resets the kernel and returns what differs from the baseline (JSON).
     RESET_EXPRESSION = f"__import__('json').dumps(__import__({_SIDE_MODULE!r}).reset())"
 
-    def after_notebook(self, failed: bool, reset_reply: dict | None = None) -> list[str]:
-        """Reset the kernel after a notebook; returns why it was retired (empty: it is clean and reusable).
-
-        ``reset_reply`` is the result of :attr:`RESET_EXPRESSION` if the engine already had it evaluated with the
-        notebook's last cell; otherwise the kernel is reset here, in a request of its own.
-        """
-        if failed:
+    def after_notebook(self, failed: bool, reset_reply: dict | None) -> list[str]:
+        """Take the verdict of the reset after a notebook (``reset_reply``: the result of
+        :attr:`RESET_EXPRESSION`, evaluated with the notebook's last cell); returns why the kernel was retired
+        (empty: it is clean and reusable)."""
+        if failed or reset_reply is None:
             return self.retire("a cell failed")
         try:
-            if reset_reply is None:
-                changed = run_sync(self._evaluate)("", f"__import__({_SIDE_MODULE!r}).reset()", "reset")
-            else:
-                changed = self._expression_value(reset_reply, "reset")
+            changed = self._expression_value(reset_reply, "reset")
         except KernelResetError as exc:
             return self.retire(str(exc))
         if changed:
@@ -609,69 +617,6 @@ def _assigned(source: str) -> set[str] | None:
     return names
 
 
-class _ResettingClient:
-    """The kernel client as nbclient sees it, except that the execute request of the notebook's last code cell also
-    carries the reset as a user expression: IPython evaluates it after the cell's code, in the same request, so a
-    letter costs one round trip to the kernel fewer. The reply is kept in :attr:`reset_reply`."""
-
-    def __init__(self, kc):
-        self._kc = kc
-        self.armed = False
-        self.reset_reply: dict | None = None
-
-    def __getattr__(self, name):
-        return getattr(self._kc, name)
-
-    def execute(self, code, *args, **kwargs):
-        if self.armed:
-            kwargs["user_expressions"] = {"reset": WarmKernel.RESET_EXPRESSION}
-        return self._kc.execute(code, *args, **kwargs)
-
-
-_client_class = None
-
-
-def _warm_client_class():
-    """papermill's notebook client, run on a warm kernel (built on first use: papermill imports this module through
-    its entry point while it is itself being imported)."""
-    global _client_class
-    if _client_class is None:
-        from papermill.clientwrap import PapermillNotebookClient
-
-        class WarmNotebookClient(PapermillNotebookClient):
-            """As papermill's client, but the last code cell resets the kernel (:class:`_ResettingClient`) and the
-            kernel's ``language_info`` (asked once per kernel, at warm-up) is not asked again for every notebook."""
-
-            warm_kernel: "WarmKernel" = None
-
-            def execute(self, **kwargs):
-                self.reset_execution_trackers()
-                with self.setup_kernel(**kwargs):
-                    self.log.info(f"Executing notebook with kernel: {self.kernel_name}")
-                    self.papermill_execute_cells()
-                    self.nb.metadata["language_info"] = self.warm_kernel.language_info
-                    self.set_widgets_metadata()
-                return self.nb
-
-            async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-                if cell_index in self.overwritten:
-                    return cell
-                self.kc.armed = cell_index == self.last_code_cell
-                try:
-                    return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-                finally:
-                    self.kc.armed = False
-
-            execute_cell = run_sync(async_execute_cell)  # as nbclient binds its own
-
-            def on_executed(self, cell, cell_index, execute_reply):
-                if cell_index == self.last_code_cell and execute_reply["content"].get("status") == "ok":
-                    self.kc.reset_reply = execute_reply["content"].get("user_expressions", {}).get("reset")
-
-        _client_class = WarmNotebookClient
-    return _client_class
-
-
 class WarmKernelEngine:
     """Papermill engine ``evalkit_warm``: execute on a :class:`WarmKernel` instead of a new kernel per notebook.
 
@@ -700,31 +645,5 @@ class WarmKernelEngine:
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                  start_timeout=60, execution_timeout=None, warm_kernel=None, **kwargs):
-        from papermill.log import logger
-        from papermill.utils import merge_kwargs, remove_args
-
         kernel = warm_kernel or _process_kernel()
-        kernel.ensure_ready()
-        kernel.last_notebook = nb_man.nb
-        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        client_class = _warm_client_class()
-        client = client_class(nb_man, km=kernel.km, **merge_kwargs(
-            kwargs, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file))
-        client.on_cell_executed = client.on_executed
-        client.warm_kernel = kernel
-        client.overwritten = _overwritten_parameters(nb_man.nb)
-        code = [i for i, cell in enumerate(nb_man.nb.cells) if cell.cell_type == "code" and cell.source.strip()
-                and client.skip_cells_with_tag not in cell.metadata.get("tags", []) and i not in client.overwritten]
-        client.last_code_cell = code[-1] if code else None
-        # nbclient would otherwise open (and never close) a new client per notebook
-        client.kc = resetting = _ResettingClient(kernel.kc)
-        kernel.runs += 1
-        try:
-            nb = client.execute(cleanup_kc=False)
-        except BaseException as exc:  # a dead kernel, a timeout, an interrupt: its state is unknown
-            kernel.retire("the kernel died" if isinstance(exc, DeadKernelError) else f"{type(exc).__name__}")
-            raise
-        kernel.after_notebook(failed=any(cell.get("metadata", {}).get("papermill", {}).get("exception")
-                                         for cell in nb.cells), reset_reply=resetting.reset_reply)
-        return nb
+        return kernel.run(nb_man.nb, execution_timeout)

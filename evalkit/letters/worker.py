@@ -74,19 +74,13 @@ def execute(parameters: dict, output_path: str):
     """Run the template with ``parameters`` on the worker's kernel; returns the executed notebook. Raises as
     :func:`papermill.execute_notebook` does (``PapermillExecutionError`` for a failed cell)."""
     import nbformat
-    from papermill.engines import papermill_engines
     from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
     from papermill.parameterize import parameterize_notebook
 
-    kernel = _worker["kernel"]
     nb = nbformat.from_dict(json.loads(_worker["template"]))
     nb = parameterize_notebook(nb, parameters, kernel_name="python3", engine_name="evalkit_warm")
     nb = remove_error_markers(prepare_notebook_metadata(nb, _worker["template_path"], output_path))
-    kernel.last_notebook = nb
-    nb = papermill_engines.execute_notebook_with_engine(
-        "evalkit_warm", nb, kernel_name="python3", input_path=_worker["template_path"], output_path=None,
-        progress_bar=False, log_output=False, start_timeout=60, stdout_file=None, stderr_file=None,
-        warm_kernel=kernel, execution_timeout=CELL_TIMEOUT)
+    nb = _worker["kernel"].run(nb, CELL_TIMEOUT)
     raise_for_execution_errors(nb, None)  # marks the failed cell in the notebook, then raises
     return nb
 
