@@ -1,20 +1,26 @@
 """The people being assessed, in a real browser (Voila): a candidate completes and submits a self-assessment
-through their link and sees the report; an agent, signed in, sees a call's scorecard with the coaching note and
+through the link the office issued, on ``evalkit serve --candidates``, and sees the report (a link that is
+guessed, expired or used shows one line and stores nothing); an agent, signed in, sees a call's scorecard with the coaching note and
 sends the end-of-day self-report; the Cert Coordinator sees the missing-report flag. What the pages stored is
 read back from the database. Screenshots go to ``test-artifacts/``. Harness: tests/browser/conftest.py."""
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from evalkit import callcert
 from evalkit import certification as cert
+from evalkit.certification import self_assessment as cert_sa
 from evalkit.evaluation import workflow as wf
-from evalkit.store import open_store
+from evalkit.store import access_tokens, audit, open_store, self_assessment_answers, self_assessments
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +35,24 @@ def _folder(tmp_path_factory, *notebooks: str) -> Path:
     return root
 
 
+def _set_link_base(workspace: Path, url: str) -> None:
+    store = open_store(workspace)
+    try:
+        cert_sa.set_link_base(store, url, actor="office")
+    finally:
+        store.dispose()
+
+
 @pytest.fixture(scope="module")
-def token_voila(start_server, tmp_path_factory):
-    """The office's token page: Voila without Jupyter's own token (the candidate's link token is the access)."""
-    root = _folder(tmp_path_factory, "self_assessment.ipynb")
-    command = [sys.executable, "-m", "voila", str(root), "--no-browser", "--Voila.ip=127.0.0.1",
-               "--Voila.port={port}", "--Voila.port_retries=0", "--Voila.token=",
-               "--VoilaConfiguration.show_tracebacks=False"]
-    return start_server("voila", root, command=command)
+def candidates_page(start_server, browser_workspace, tmp_path_factory):
+    """The office's link page as bodies without a hub run it: ``evalkit serve --candidates``, no Jupyter token
+    (the candidate's link token is the access), at the path of the workspace's ``candidate_link_base``."""
+    _set_link_base(browser_workspace, "https://office.example/self-assessment")  # the path is Voila's base URL
+    command = [sys.executable, "-m", "evalkit.cli", "serve", "--candidates", "--workspace", str(browser_workspace),
+               "--port", "{port}"]
+    server = start_server("voila", tmp_path_factory.mktemp("serve-candidates-cwd"), command=command)
+    _set_link_base(browser_workspace, f"{server.url}/self-assessment")  # no proxy here: the links go straight to it
+    return server
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +80,19 @@ def _shot(page, name: str) -> Path:
     return path
 
 
-def test_a_candidate_completes_and_submits_through_their_link(page, token_voila, ws_store):
+def _link(workspace: Path, candidate: str, program: str) -> str:
+    """The link as the office issues it: ``evalkit candidates self-assessment-link``, its first line."""
+    done = subprocess.run([sys.executable, "-m", "evalkit.cli", "candidates", "self-assessment-link", "-w",
+                           str(workspace), candidate, program], capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()[0]
+
+
+def test_a_candidate_completes_and_submits_through_their_link(page, candidates_page, browser_workspace, ws_store):
     wf.add_candidate(ws_store, "CCMA-BROWSER-1", "Amara", "Okafor", "amara@example.org")
-    token, _ = cert.issue_link(ws_store, "CCMA-BROWSER-1", "CCMA", actor="office")
+    link = _link(browser_workspace, "CCMA-BROWSER-1", "CCMA")
+    assert link.startswith(f"{candidates_page.url}/self-assessment/?token=")
 
-    # a guessed token: one line, nothing opened
-    page.goto(f"{token_voila.url}/voila/render/self_assessment.ipynb?token={'g' * 43}")
-    page.locator(".ek-sa-message").filter(has_text="this link is not valid").wait_for(timeout=60_000)
-
-    page.goto(f"{token_voila.url}/voila/render/self_assessment.ipynb?token={token}")
+    page.goto(link)
     page.wait_for_selector(".ek-sa-save", timeout=60_000)
     record = cert.start_self_assessment(ws_store, "CCMA-BROWSER-1", "CCMA")
     instrument = record["instrument"]
@@ -106,8 +126,67 @@ def test_a_candidate_completes_and_submits_through_their_link(page, token_voila,
     assert all(stored["answers"][s] == 2 for s in ops)
 
     # the link is used up
-    page.goto(f"{token_voila.url}/voila/render/self_assessment.ipynb?token={token}")
+    page.goto(link)
     page.locator(".ek-sa-message").filter(has_text="this link was used on").wait_for(timeout=60_000)
+
+
+def _stored(store) -> tuple:
+    """What a page could have written: self-assessments, their answers, links used, audit entries."""
+    def count(table, *where) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
+
+    with store.read() as conn:
+        return (count(self_assessments), count(self_assessment_answers),
+                count(access_tokens, access_tokens.c.used_at.is_not(None)), count(audit))
+
+
+@pytest.mark.parametrize("which, shown", [
+    ("guessed", "this link is not valid; ask the certification office for a new one"),
+    ("expired", "this link expired on "),
+    ("used", "this link was used on "),
+    ("missing", "Open this page through the self-assessment link you were sent, or sign in as a candidate."),
+])
+def test_a_link_that_is_not_valid_shows_one_line_and_stores_nothing(page, candidates_page, ws_store, which, shown):
+    base = f"{candidates_page.url}/self-assessment/"
+    if which == "guessed":
+        url = f"{base}?token={'g' * 43}"
+    elif which == "expired":
+        wf.add_candidate(ws_store, "CCMA-BROWSER-LATE", "Lee", "Late")
+        token, _ = cert.issue_link(ws_store, "CCMA-BROWSER-LATE", "CCMA", days=1, actor="office",
+                                   now=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=2))
+        url = f"{base}?token={token}"
+    elif which == "used":
+        wf.add_candidate(ws_store, "CCMA-BROWSER-DONE", "Dana", "Done")
+        token, _ = cert.issue_link(ws_store, "CCMA-BROWSER-DONE", "CCMA", actor="office")
+        record = cert.start_self_assessment(ws_store, "CCMA-BROWSER-DONE", "CCMA")
+        cert.submit_self_assessment(ws_store, record["id"], {sid: 3 for sid in record["instrument"].statement_ids},
+                                    token_id=cert.open_link(ws_store, token)["token_id"])
+        url = f"{base}?token={token}"
+    else:
+        url = base
+    before = _stored(ws_store)
+    page.goto(url)
+    page.get_by_text(shown).wait_for(timeout=60_000)
+    # the page is that one line (under the page's title where there was a token): no form, result, code or files
+    lines = [line for line in page.locator("body").inner_text().splitlines() if line.strip()]
+    assert lines[-1].startswith(shown) and lines[:-1] == ([] if which == "missing" else ["Self-assessment"]), lines
+    assert page.locator(".ek-sa-save, .ek-sa-submit, .ek-sa-result, .widget-toggle-buttons").count() == 0
+    if which == "guessed":
+        _shot(page, "self_assessment_link_not_valid.png")
+    assert _stored(ws_store) == before
+
+
+def test_the_candidates_server_serves_that_page_only(candidates_page):
+    """No file list, no other notebook, no contents or kernels API: every other address is refused."""
+    for path in ("/self-assessment/voila/tree", "/self-assessment/voila/api/contents/",
+                 "/self-assessment/voila/render/score_submissions.ipynb", "/self-assessment/api/kernels",
+                 "/self-assessment/self_assessment.ipynb", "/"):
+        try:
+            with urllib.request.urlopen(f"{candidates_page.url}{path}", timeout=10) as reply:
+                status = reply.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status in (403, 404), (path, status)
 
 
 def test_an_agent_sees_a_scorecard_and_sends_a_self_report(page, agent_voila, ws_store):
