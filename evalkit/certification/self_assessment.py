@@ -64,9 +64,9 @@ def token_hash(token: str) -> str:
 LINK_BASE_SETTING = "candidate_link_base"
 
 
-def check_link_base(url) -> str:
+def check_link_base(url, what: str = LINK_BASE_SETTING) -> str:
     """The address the candidates' link page is served at, checked: ``http(s)://host[:port][/path]`` with no user,
-    query or fragment; returned without a trailing slash.
+    query or fragment; returned without a trailing slash. ``what`` names it in the error.
 
     Examples
     --------
@@ -81,7 +81,7 @@ def check_link_base(url) -> str:
         parts = None
     if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None
             or parts.query or parts.fragment or text.endswith(("?", "#"))):
-        raise SelfAssessmentRefused(f"{LINK_BASE_SETTING} {show(url)}: expected the address the candidates' page "
+        raise SelfAssessmentRefused(f"{what} {show(url)}: expected the address the candidates' page "
                                     "is served at, such as https://office.example/self-assessment (http or https, "
                                     "no user, query or fragment)")
     return text.rstrip("/")

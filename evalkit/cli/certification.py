@@ -90,7 +90,7 @@ def cmd_self_assessment_link(args) -> None:
     from ..certification.self_assessment import check_link_base, issue_link, link_base, link_url
 
     store = store_from(args)
-    base = check_link_base(args.base_url) if args.base_url is not None else link_base(store)
+    base = check_link_base(args.base_url, "--base-url") if args.base_url is not None else link_base(store)
     if base is None:
         raise CommandError("the candidates' page has no address yet: set it with `evalkit candidates link-base "
                            "URL` (where `evalkit serve --candidates` is reached), or pass --base-url")
