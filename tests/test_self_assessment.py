@@ -654,7 +654,7 @@ def test_the_office_issues_a_link_and_links_a_hub_user_from_the_command_line(wor
     assert main(["candidates", "self-assessment-link", "-w", str(workspace), "C-9", "CCMC", "--days", "3",
                  "--base-url", "https://office.example:8866/"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("https://office.example:8866/voila/render/self_assessment.ipynb?token=")
+    assert out[0].startswith("https://office.example:8866/?token=")
     assert out[1].startswith("single use, expires ")
     token = out[0].split("token=")[1]
     s = open_store(workspace)
@@ -662,7 +662,8 @@ def test_the_office_issues_a_link_and_links_a_hub_user_from_the_command_line(wor
         assert cert.open_link(s, token)["program_id"] == "CCMC"
     finally:
         s.dispose()
-    assert main(["candidates", "self-assessment-link", "-w", str(workspace), "C-9", "ICMI-SL"]) == 1
+    assert main(["candidates", "self-assessment-link", "-w", str(workspace), "C-9", "ICMI-SL",
+                 "--base-url", "https://office.example:8866"]) == 1
     err = capsys.readouterr().err
     assert "no self-assessment for 'ICMI-SL'" in err and len(err.strip().splitlines()) == 1
     assert main(["candidates", "link-person", "-w", str(workspace), "noor", "--candidate", "C-9"]) == 0
