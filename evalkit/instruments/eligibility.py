@@ -48,10 +48,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..messages import one_line, show
-from .yamltext import Checker, Loader, duplicate_keys, format_path, line_index, screen, yaml_error
+from .yamltext import Checker, duplicate_keys, format_path, line_index, load_yaml_text
 
 __all__ = [
     "EDUCATION_LEVELS",
@@ -368,14 +366,7 @@ def parse_rule_set(text: str, name: str = "<rule set>") -> RuleSet:
     ...
     evalkit.instruments.eligibility.EligibilityError: demo.yaml:4: routes: is empty; expected at least one route
     """
-    problem = screen(text, name)
-    if problem is None:
-        try:
-            node, data = yaml.compose(text, Loader=Loader), yaml.load(text, Loader=Loader)
-        except yaml.YAMLError as exc:
-            problem = yaml_error(name, exc)
-    if problem:
-        raise EligibilityError([problem])
+    node, data = load_yaml_text(text, name, lambda problem: EligibilityError([problem]))
     if node is None or not isinstance(data, dict):
         line = node.start_mark.line + 1 if node is not None else 1
         found = "an empty file" if node is None else show(data)

@@ -11,12 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..calendar import HolidayCalendar, add_business_days
 from ..messages import one_line, show
 from .eligibility import EligibilityError, shipped_rule_sets
-from .yamltext import Loader, screen, yaml_error
+from .yamltext import load_yaml_text
 
 __all__ = [
     "ProgramError",
@@ -176,13 +174,7 @@ def load_programs(path=None) -> dict[str, Program]:
         raise ProgramError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
         raise ProgramError(f"{path}: cannot be read: {exc}") from None
-    refusal = screen(text, str(path))
-    if refusal:
-        raise ProgramError(refusal)
-    try:
-        data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as exc:
-        raise ProgramError(yaml_error(str(path), exc)) from None
+    _, data = load_yaml_text(text, str(path), ProgramError, compose=False)
     if not isinstance(data, dict) or not isinstance(data.get("programs"), dict):
         raise ProgramError(f"{path}: expected a mapping with 'defaults' and 'programs'")
     defaults = data.get("defaults") or {}

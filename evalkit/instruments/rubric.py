@@ -36,10 +36,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..messages import one_line, show
-from .yamltext import Checker, Loader, duplicate_keys, line_index, screen, yaml_error
+from .yamltext import Checker, duplicate_keys, line_index, load_yaml_text
 
 __all__ = [
     "COMPETENCY_DOMAINS",
@@ -153,14 +151,7 @@ class Rubric:
 
 def parse_rubric(text: str, name: str = "<rubric>") -> Rubric:
     """Parse and validate rubric YAML text; ``name`` is used in messages. Raises :class:`RubricError`."""
-    refusal = screen(text, name)
-    if refusal:
-        raise RubricError([refusal])
-    try:
-        node = yaml.compose(text, Loader=Loader)
-        data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as exc:
-        raise RubricError([yaml_error(name, exc)]) from None
+    node, data = load_yaml_text(text, name, lambda problem: RubricError([problem]))
     if node is None or not isinstance(data, dict):
         kinds = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
         found = "an empty file" if node is None else kinds.get(type(data), type(data).__name__)

@@ -36,11 +36,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..messages import show
 from .rubric import COMPETENCY_DOMAINS, Rubric, RubricError, load_rubric
-from .yamltext import Checker, Loader, duplicate_keys, line_index, screen, yaml_error
+from .yamltext import Checker, duplicate_keys, line_index, load_yaml_text
 
 __all__ = ["SelfAssessmentError", "ScaleLevel", "Statement", "Domain", "SelfAssessment", "parse_self_assessment",
            "load_self_assessment", "shipped_self_assessments", "self_assessment_for", "SELF_ASSESSMENT_DIR"]
@@ -151,14 +149,7 @@ def parse_self_assessment(text: str, name: str = "<self-assessment>", rubric: Ru
     sa.yaml:1: scale: missing; expected a mapping with strength_at and levels
     sa.yaml:1: domains: missing; expected the four competency domains, each with knowledge_assessment and statements
     """
-    refusal = screen(text, name)
-    if refusal:
-        raise SelfAssessmentError([refusal])
-    try:
-        node = yaml.compose(text, Loader=Loader)
-        data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as exc:
-        raise SelfAssessmentError([yaml_error(name, exc)]) from None
+    node, data = load_yaml_text(text, name, lambda problem: SelfAssessmentError([problem]))
     if node is None or not isinstance(data, dict):
         line = node.start_mark.line + 1 if node is not None else 1
         found = "an empty file" if node is None else f"{show(data)}"

@@ -15,13 +15,14 @@ Every message is one line (:mod:`evalkit.messages`).
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import yaml
 
 from ..messages import one_line, show
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error", "line_index",
-           "duplicate_keys", "format_path", "Checker"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Loader", "screen", "yaml_error", "load_yaml_text",
+           "line_index", "duplicate_keys", "format_path", "Checker"]
 
 MAX_BYTES = 1_048_576
 MAX_DEPTH = 32
@@ -85,6 +86,53 @@ def screen(text: str, name: str) -> str | None:
     except yaml.YAMLError as exc:
         return yaml_error(name, exc)
     return None
+
+
+def load_yaml_text(text: str, name: str, error: Callable[[str], Exception], compose: bool = True
+                   ) -> tuple[yaml.Node | None, object]:
+    """``text`` screened, then composed and loaded: ``(node, data)``, or ``error`` raised with one line.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    name : str
+        The file (or other source) the messages name.
+    error : callable
+        Makes the exception to raise from the one-line problem, such as ``ProgramError`` or
+        ``lambda problem: RubricError([problem])``.
+    compose : bool
+        Compose the node tree too (for line numbers); False loads the data only and returns None for the node.
+
+    Returns
+    -------
+    tuple
+        The document's root node (None for an empty document, or when ``compose`` is False) and its data.
+
+    Raises
+    ------
+    Exception
+        ``error(problem)`` with the first reason :func:`screen` gives, or the syntax error as :func:`yaml_error`
+        words it.
+
+    Examples
+    --------
+    >>> node, data = load_yaml_text("id: ccom\\n", "r.yaml", ValueError)
+    >>> node.start_mark.line, data
+    (0, {'id': 'ccom'})
+    >>> load_yaml_text("a: &x [1]\\n", "r.yaml", ValueError)
+    Traceback (most recent call last):
+    ...
+    ValueError: r.yaml:1: anchor &x; expected plain YAML without anchors (&) or aliases (*)
+    """
+    problem = screen(text, name)
+    if problem is None:
+        try:
+            node = yaml.compose(text, Loader=Loader) if compose else None
+            return node, yaml.load(text, Loader=Loader)
+        except yaml.YAMLError as exc:
+            problem = yaml_error(name, exc)
+    raise error(problem)
 
 
 # --- checking a composed document: places and problems -------------------------------------------------------
