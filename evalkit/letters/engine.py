@@ -449,10 +449,13 @@ class WarmKernel:
         # No history database (letters' code and parameters are not kept in ~/.ipython) and no output cache
         # (``Out``, ``_``): the kernel holds nothing of a notebook once its namespace is cleared. Python's own
         # output is captured as in any kernel; not capturing what C libraries write to the file descriptors saves
-        # ~0.5 ms of every request (a letter's code writes nothing there).
+        # ~0.5 ms of every request (a letter's code writes nothing there). ipykernel sleeps 0.5 ms before every
+        # reply so that a client stopping at the reply gets the outputs first; ours reads up to the kernel's
+        # "idle", which follows every output, so it need not.
         await self.km.start_kernel(extra_arguments=["--HistoryManager.enabled=False",
                                                     "--InteractiveShell.cache_size=0",
-                                                    "--IPKernelApp.capture_fd_output=False"])
+                                                    "--IPKernelApp.capture_fd_output=False",
+                                                    "--IPythonKernel._execute_sleep=0"])
         self.kc = self.km.client()
         self.kc.start_channels()
         self.retire_reason = None
