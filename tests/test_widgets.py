@@ -19,7 +19,7 @@ from evalkit.cli import serve
 from evalkit.evaluation import workflow
 from evalkit.store import audit, open_store
 from evalkit.widgets import AdjudicationApp, ScoringApp, adjudication_app, scoring_app
-from evalkit.widgets.common import (CriterionRow, Debouncer, QueueView, WorkspaceError, current_username,
+from evalkit.widgets.common import (CriterionRow, Debouncer, QueueView, WorkspaceError, current_username, message,
                                     resolve_workspace)
 
 SLOW = 3600  # autosave delay for tests that must not see an automatic save
@@ -554,3 +554,39 @@ def test_serve_refuses_a_busy_port_and_a_missing_workspace(demo_workspace, tmp_p
     assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
     assert cli.main(["serve", "-w", str(tmp_path / "none"), "--port", str(port)]) == 1
     assert "is not an evalkit workspace" in capsys.readouterr().err
+
+
+def test_two_adjudicators_clicking_take_at_once_one_gets_it_the_other_is_told_who(store, demo_copy):
+    """Two adjudicators' pages (each its own kernel's store) take the same waiting submission at the same instant:
+    one opens it, the other's page shows the one line naming who has it, and lists it no more."""
+    other = open_store(demo_copy)
+    try:
+        apps = {"adj.hughes": AdjudicationApp(store, "adj.hughes", autosave_seconds=SLOW),
+                "adj.grant": AdjudicationApp(other, "adj.grant", autosave_seconds=SLOW)}
+        both = set.intersection(*({r["submission"] for r in app.waiting.rows} for app in apps.values()))
+        assert both, "the demo has no submission both adjudicators may take"
+        sid = min(both)
+        with store.read() as conn:
+            start = conn.execute(sa.select(sa.func.max(audit.c.id))).scalar()
+        barrier = threading.Barrier(2)
+
+        def take(app):
+            barrier.wait(30)
+            app.take(sid)
+        threads = [threading.Thread(target=take, args=(app,)) for app in apps.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        opened = [u for u, app in apps.items() if app.form is not None and app.form.submission_id == sid]
+        assert len(opened) == 1, {u: app.message.value for u, app in apps.items()}
+        (winner,), (loser,) = opened, [u for u in apps if u not in opened]
+        line = f"submission {sid} was taken by {winner} a moment ago"
+        assert apps[loser].message.value == message(f"{line}.", "error")  # that line alone, no driver text
+        assert sid not in [r["submission"] for r in apps[loser].waiting.rows]
+        assert [q["submission"] for q in workflow.queue(store, loser) if q["role"] == "adjudicator"
+                and q["submission"] == sid] == []
+        with store.read() as conn:
+            assert conn.execute(sa.select(audit.c.actor).where(audit.c.id > start)).scalars().all() == [winner]
+    finally:
+        other.dispose()

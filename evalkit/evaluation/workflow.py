@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from ..calendar import as_date, business_days_between, business_days_from
 from ..instruments.programs import Program, load_programs
-from ..messages import show
+from ..messages import checked_reason, show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
-from ..store import Store, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
+from ..store import Store, StoreConflict, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
 from ..store import programs as programs_table
 from ..store import (raters, resolved_scores, resubmission_extensions, rubric_versions, submission_documents,
                      submissions, utcnow)
@@ -34,7 +34,8 @@ from .documents import MAX_DOCUMENT_BYTES, DocumentError, document_path, documen
 
 __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs",
            "program", "rubric_for", "rubric_version_of", "add_candidate", "add_rater", "declare_conflict",
-           "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "adjudicate",
+           "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "take_adjudication",
+           "adjudicate",
            "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
            "due_report", "late_notifications", "pipeline_counts", "submission", "ready_to_settle", "settle",
            "settle_ready", "SETTLE_CHANNEL", "SETTLE_ACTOR", "keep_documents", "copy_document", "document_html", "candidate_label", "submission_record",
@@ -463,9 +464,8 @@ def grant_extension(store: Store, submission_id: int, until, reason: str, actor:
     deadline.
     """
     until = _as_date(until, "extension date")
-    reason = admission.override_reason(reason, "the extension's reason", "why the deadline is extended")
-    if reason is None:
-        raise WorkflowError("an extension needs a reason; say why the deadline is extended")
+    reason = checked_reason(reason, "the extension's reason", WorkflowError, admission.OVERRIDE_REASON_CHARS,
+                            empty="an extension needs a reason; say why the deadline is extended", line_breaks="join")
     with store.transaction(actor) as tx:
         _lock_submission(tx, submission_id)
         decision = _open_deficient_result(tx, submission_id, "has a resubmission deadline")
@@ -821,32 +821,108 @@ def _decide(tx, sub: dict, rubric: Rubric, resolved: Mapping[str, float], feedba
 # --- adjudication ------------------------------------------------------------------------------------------
 
 
+class _Taken(WorkflowError):
+    """A submission that already has an adjudicator: ``holder`` is their username (None where the database does
+    not let this session see who), ``at`` when they took it (None when unknown)."""
+
+    def __init__(self, submission_id: int, holder: str | None, at: dt.datetime | None = None,
+                 just_now: bool = False):
+        self.submission_id, self.holder, self.at, self.just_now = submission_id, holder, at, just_now
+        super().__init__(f"submission {submission_id} already has "
+                         + (f"adjudicator {holder}" if holder else "another adjudicator"))
+
+    def taken_line(self) -> str:
+        """The adjudicator's one line: who took it, and when (a moment ago, or the day and hour)."""
+        who = self.holder or "another adjudicator"
+        if self.just_now or (self.at is not None and utcnow() - self.at <= dt.timedelta(minutes=10)):
+            when = " a moment ago"
+        elif self.at is not None:
+            when = f" on {self.at.replace(tzinfo=dt.timezone.utc).astimezone():%Y-%m-%d at %H:%M}"
+        else:
+            when = ""
+        return f"submission {self.submission_id} was taken by {who}{when}"
+
+
+def _adjudicator_holder(store: Store, submission_id: int, just_now: bool = False) -> _Taken | None:
+    """Who adjudicates the submission now, read afresh after a take failed in the database: None when nobody does.
+
+    Under row-level security an adjudicator may neither read another's assignment nor, once it is taken, the
+    submission itself: a submission they could lock a moment ago and can no longer see was taken by someone they
+    are not allowed to name."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(raters.c.username, assignments.c.assigned_at)
+                           .join(assignments, assignments.c.rater_id == raters.c.id)
+                           .where(assignments.c.submission_id == submission_id,
+                                  assignments.c.role == "adjudicator")).first()
+        if row is not None:
+            return _Taken(submission_id, row.username, row.assigned_at, just_now)
+        if store.person is not None and conn.execute(
+                sa.select(submissions.c.id).where(submissions.c.id == submission_id)).first() is None:
+            return _Taken(submission_id, None, None, just_now)
+    return None
+
+
 def assign_adjudicator(store: Store, submission_id: int, username: str | None = None, actor: str = "admin") -> str:
-    """Give a submission in adjudication to an adjudicator who was not one of its raters and has no conflict."""
-    with store.transaction(actor) as tx:
-        sub = _lock_submission(tx, submission_id)
-        if sub["state"] != "adjudication":
-            raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
-        existing = tx.execute(sa.select(raters.c.username).join(assignments, assignments.c.rater_id == raters.c.id)
-                              .where(assignments.c.submission_id == submission_id,
-                                     assignments.c.role == "adjudicator")).scalar()
-        if existing:
-            raise WorkflowError(f"submission {submission_id} already has adjudicator {existing}")
-        eligible = {r["username"]: r for r in _eligible(tx.conn, sub, "adjudicator")}
-        if username is None:
-            load = _open_workload(tx.conn)
-            if not eligible:
-                raise WorkflowError(f"no eligible adjudicator for submission {submission_id}")
-            username = min(eligible.values(), key=lambda r: (load.get(r["id"], 0), r["username"]))["username"]
-        elif username not in eligible:
-            r = _rater(tx.conn, username)
-            reason = "is not an adjudicator" if not r["is_adjudicator"] else \
-                "scored it or has a declared conflict of interest with the candidate"
-            raise WorkflowError(f"{username} cannot adjudicate submission {submission_id}: {reason}")
-        tx.insert(assignments, {"submission_id": submission_id, "rater_id": eligible[username]["id"],
-                                "role": "adjudicator", "status": "assigned", "assigned_at": utcnow()},
-                  action="assign_adjudicator")
+    """Give a submission in adjudication to an adjudicator who was not one of its raters and has no conflict.
+
+    Two at the same moment on one submission: one gets it, the other is refused with one line
+    (:class:`WorkflowError`) naming who has it, and nothing of the refused one is stored, whether the database
+    made it wait for the first (a row lock, SQLite's write lock) or refused its write (a unique key, a serialization
+    failure, or on PostgreSQL a row-level security check that sees the first's assignment)."""
+    try:
+        with store.transaction(actor) as tx:
+            sub = _lock_submission(tx, submission_id)
+            if sub["state"] != "adjudication":
+                raise WorkflowError(f"submission {submission_id} is {sub['state']}, not in adjudication")
+            existing = tx.execute(sa.select(raters.c.username, assignments.c.assigned_at)
+                                  .join(assignments, assignments.c.rater_id == raters.c.id)
+                                  .where(assignments.c.submission_id == submission_id,
+                                         assignments.c.role == "adjudicator")).first()
+            if existing:
+                raise _Taken(submission_id, existing.username, existing.assigned_at)
+            eligible = {r["username"]: r for r in _eligible(tx.conn, sub, "adjudicator")}
+            if username is None:
+                load = _open_workload(tx.conn)
+                if not eligible:
+                    raise WorkflowError(f"no eligible adjudicator for submission {submission_id}")
+                username = min(eligible.values(), key=lambda r: (load.get(r["id"], 0), r["username"]))["username"]
+            elif username not in eligible:
+                r = _rater(tx.conn, username)
+                reason = "is not an adjudicator" if not r["is_adjudicator"] else \
+                    "scored it or has a declared conflict of interest with the candidate"
+                raise WorkflowError(f"{username} cannot adjudicate submission {submission_id}: {reason}")
+            tx.insert(assignments, {"submission_id": submission_id, "rater_id": eligible[username]["id"],
+                                    "role": "adjudicator", "status": "assigned", "assigned_at": utcnow()},
+                      action="assign_adjudicator")
+    except (StoreConflict, sa.exc.DBAPIError):
+        # Refused by the database because another take committed first: say who has it, not the driver's words.
+        taken = _adjudicator_holder(store, submission_id, just_now=True)
+        if taken is None or (username is not None and taken.holder == username):
+            raise
+        raise taken from None
     return username
+
+
+def take_adjudication(store: Store, submission_id: int, username: str) -> str:
+    """``username`` (an adjudicator) takes a submission waiting for an adjudicator, as the adjudication view's
+    "Take" does; returns ``username``.
+
+    Another adjudicator who took it first, a moment before or at the same instant, makes this a one-line
+    :class:`WorkflowError` that names them (``submission 17 was taken by adj.lee a moment ago``; "another
+    adjudicator" where row-level security hides who), with nothing stored for this one. A submission this
+    adjudicator already has is simply theirs."""
+    try:
+        return assign_adjudicator(store, submission_id, username, actor=username)
+    except _Taken as exc:
+        if exc.holder == username:  # taken already by this adjudicator (a second tab, a double click)
+            return username
+        raise WorkflowError(exc.taken_line()) from None
+    except WorkflowError:
+        # Under row-level security a submission taken by someone else is no longer visible at all ("unknown").
+        taken = _adjudicator_holder(store, submission_id) if store.person is not None else None
+        if taken is not None and taken.holder != username:
+            raise WorkflowError(taken.taken_line() + ", or is no longer open to you") from None
+        raise
 
 
 def adjudication_view(store: Store, submission_id: int, username: str) -> dict:

@@ -2,7 +2,7 @@
 feedback side by side per criterion (disagreements marked), and the resolved level and merged feedback.
 
 Thin over :mod:`evalkit.evaluation.workflow`: ``queue`` and ``open_adjudications`` list the work,
-``assign_adjudicator`` takes an unassigned submission, ``adjudication_view`` shows the raters' finals (only to the
+``take_adjudication`` takes an unassigned submission, ``adjudication_view`` shows the raters' finals (only to the
 assigned adjudicator), ``save_draft`` keeps work in progress and ``adjudicate`` decides. The notebook
 ``notebooks/adjudicate.ipynb`` is one line: ``adjudication_app()``."""
 from __future__ import annotations
@@ -112,16 +112,30 @@ class AdjudicationApp(Workbench):
         return super()._queues() + [("Waiting for an adjudicator", self.waiting.widget)]
 
     def take(self, submission_id: int) -> None:
-        """Assign an unassigned adjudication to this adjudicator, then open it."""
+        """Assign an unassigned adjudication to this adjudicator, then open it.
+
+        Another adjudicator who took it first (a moment before, or at the same instant) is named in one line
+        (``submission 17 was taken by adj.lee a moment ago``), and the list of waiting submissions is read again."""
         try:
             authorise(self.store, self.roles)
-            workflow.assign_adjudicator(self.store, submission_id, self.username, actor=self.username)
+            workflow.take_adjudication(self.store, submission_id, self.username)
+        except workflow.WorkflowError as exc:
+            self.message.value = message(f"{exc}.", "error")
+            self._refresh_waiting()
+            return
         except SAVE_ERRORS as exc:
-            self.message.value = message(f"Cannot take submission {submission_id}: {exc}", "error")
+            self.message.value = message(f"Cannot take submission {submission_id}: {str(exc).splitlines()[0]}",
+                                         "error")
             return
         self.queue.refresh(self._queue_rows())
-        self.waiting.refresh(workflow.open_adjudications(self.store, self.username, self.today))
+        self._refresh_waiting()
         self.open(submission_id)
+
+    def _refresh_waiting(self) -> None:
+        try:
+            self.waiting.refresh(workflow.open_adjudications(self.store, self.username, self.today))
+        except SAVE_ERRORS:  # the list stays as it was; the message above already says what happened
+            pass
 
 
 def adjudication_app(workspace=None, username: str | None = None, today: dt.date | None = None,
