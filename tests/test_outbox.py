@@ -178,6 +178,8 @@ def test_enqueue_is_part_of_the_callers_transaction(store):
     ({"subject": "Your result\nX-Injected: 1"}, "is not one line"),
     ({"subject": "   "}, "subject is empty"),
     ({"subject": "x" * 401}, "subject is 401 characters long; expected at most 400"),
+    ({"subject": None}, "subject is empty; expected one line of text"),
+    ({"subject": 5}, "subject is 5; expected text"),
     ({"body": ""}, "body is empty"),
     ({"body": b"bytes"}, "body b'bytes' is not text"),
     ({"kind": "newsletter"}, "kind 'newsletter' is not one of result_letter, appeal_letter"),

@@ -40,7 +40,7 @@ from ..calendar import as_date, long_date
 from ..delivery.outbox import enqueue
 from ..evaluation import workflow
 from ..instruments.programs import Program, add_years
-from ..messages import show
+from ..messages import checked_reason, show
 from ..outputs import output_folder, write_private
 from ..store import Store, StoreConflict, assignments, candidates, certificate_events
 from ..store import certificates as certificates_table
@@ -297,14 +297,8 @@ def _day(value, what: str) -> dt.date:
 
 
 def _reason(reason, what: str, required: bool = True) -> str | None:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        if required:
-            raise ResultError(f"a reason is required to {what}")
-        return None
-    if len(text) > _REASON_CHARS:
-        raise ResultError(f"the reason to {what} is {len(text):,} characters long; expected at most {_REASON_CHARS}")
-    return text
+    return checked_reason(reason, f"the reason to {what}", ResultError, _REASON_CHARS, required=required,
+                          empty=f"a reason is required to {what}")
 
 
 def _event(tx, cert: dict, event: str, on: dt.date, reason: str | None = None, valid_until: dt.date | None = None,

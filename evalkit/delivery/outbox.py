@@ -32,7 +32,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from ..messages import show
+from ..messages import checked_reason, show
 from ..store import Store, Transaction, outbox, utcnow
 
 __all__ = ["KINDS", "STATUSES", "DeliveryError", "validate_address", "file_sha256", "enqueue", "queue_message",
@@ -52,8 +52,6 @@ _MAX_REF = 200
 _NOT_IN_ADDRESS = re.compile(r'[\s\x00-\x1f\x7f<>()\[\],;:"\\\u0085\u2028\u2029]')
 _DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9\u0080-\U0010ffff](?:[A-Za-z0-9\u0080-\U0010ffff-]*"
                            r"[A-Za-z0-9\u0080-\U0010ffff])?$")
-# Anything that ends a line somewhere (a header must stay one line), and the other control characters.
-_NOT_ONE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]")
 
 
 class DeliveryError(ValueError):
@@ -110,23 +108,6 @@ def validate_address(address, what: str = "recipient") -> str:
     return text
 
 
-def _one_line(value, what: str, limit: int, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise DeliveryError(f"{what} {show(value)} is not text")
-    if _NOT_ONE_LINE.search(value):
-        raise DeliveryError(f"{what} {show(value)} is not one line (it holds a line break or a control character)")
-    value = value.strip()
-    if not value:
-        if required:
-            raise DeliveryError(f"{what} is empty; expected one line of text")
-        return None
-    if len(value) > limit:
-        raise DeliveryError(f"{what} is {len(value):,} characters long; expected at most {limit}")
-    return value
-
-
 def file_sha256(path) -> str:
     """The SHA-256 of a file's bytes, as hex."""
     with open(path, "rb") as fh:
@@ -157,7 +138,7 @@ def _values(kind, recipient, subject, body, attachments, ref) -> dict:
     if kind not in KINDS:
         raise DeliveryError(f"kind {show(kind)} is not one of {', '.join(KINDS)}")
     recipient = validate_address(recipient)
-    subject = _one_line(subject, "subject", _MAX_SUBJECT)
+    subject = checked_reason(subject, "subject", DeliveryError, _MAX_SUBJECT, line_breaks="refuse")
     if not isinstance(body, str) or not body.strip():
         raise DeliveryError(f"body {show(body)} is not text" if not isinstance(body, str) else
                             "body is empty; expected the text of the message")
@@ -166,7 +147,7 @@ def _values(kind, recipient, subject, body, attachments, ref) -> dict:
     if isinstance(attachments, (str, os.PathLike)):
         attachments = [attachments]  # one path, not its characters
     files = [_attachment(item, n) for n, item in enumerate(attachments or (), 1)]
-    ref = _one_line(ref, "ref", _MAX_REF, required=False)
+    ref = checked_reason(ref, "ref", DeliveryError, _MAX_REF, required=False, line_breaks="refuse")
     return {"kind": kind, "recipient": recipient, "subject": subject, "body": body,
             "attachments": json.dumps(files, ensure_ascii=False), "ref": ref,
             "message_id": f"<{uuid.uuid4().hex}@evalkit>", "status": "pending", "attempts": 0, "last_error": None,

@@ -20,12 +20,15 @@ import sqlalchemy as sa
 
 from ..instruments.eligibility import EligibilityError, EligibilityResult, ProfileError, check_eligibility
 from ..instruments.programs import Program
-from ..messages import show
+from ..messages import checked_reason, show
 from ..store import assessment_results, candidacies, candidates, utcnow
 from .errors import WorkflowError
 
 __all__ = ["KnowledgeFirstWarning", "LateReceiptWarning", "profile_of", "candidacy_of", "eligibility_of",
            "knowledge_missing", "override_reason", "admit", "describe"]
+
+#: The most characters an admin's reason for an exception (an override, an extension) may have.
+OVERRIDE_REASON_CHARS = 500
 
 
 class KnowledgeFirstWarning(UserWarning):
@@ -78,15 +81,11 @@ def knowledge_missing(conn, candidate_id: int, prog: Program, by: dt.date) -> li
 def override_reason(value, what: str = "the override reason", why: str = "why the candidate is admitted"
                     ) -> str | None:
     """An admin's reason for an exception (admitting an ineligible candidate, a later deadline): one line of text,
-    or None for none given."""
+    or None for none given; given but blank, it is refused."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
-    if not text:
-        raise WorkflowError(f"{what} is empty; say {why}")
-    if len(text) > 500:
-        raise WorkflowError(f"{what} is {len(text):,} characters long; expected at most 500")
-    return text
+    return checked_reason(value, what, WorkflowError, OVERRIDE_REASON_CHARS, empty=f"{what} is empty; say {why}",
+                          line_breaks="join")
 
 
 def admit(tx, prog: Program, candidate_id: int, candidate: str, received_on: dt.date, override: str | None = None

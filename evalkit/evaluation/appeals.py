@@ -15,7 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from ..calendar import as_date, business_days_between
-from ..messages import show
+from ..messages import checked_reason, show
 from ..store import Store, appeals, assignments, decisions, notifications, raters, submissions, utcnow
 from .errors import WorkflowError
 from .workflow import _lock_submission, copy_document, program
@@ -24,17 +24,7 @@ __all__ = ["OUTCOMES", "lodge", "acknowledge", "mark_acknowledged", "involved", 
            "mark_outcome_notified", "appeal", "appeals_of", "open_appeals"]
 
 OUTCOMES = ("upheld", "dismissed")
-
-
-def _text(value, what: str, limit: int) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        raise WorkflowError(f"{what} is {show(value)}; expected text")
-    if not text:
-        raise WorkflowError(f"{what} is empty; expected text")
-    if len(text) > limit:
-        raise WorkflowError(f"{what} is {len(text):,} characters long; expected at most {limit:,}")
-    return text
+_TEXT_CHARS = 5000  # the most characters of an appeal's grounds, or of the reason for its outcome
 
 
 def _day(value, what: str) -> dt.date:
@@ -58,7 +48,7 @@ def lodge(store: Store, submission_id: int, received_on, grounds: str, actor: st
     after the appeal period (``appeal_days`` after the result letter).
     """
     received_on = _day(received_on, "appeal received date")
-    grounds = _text(grounds, "the grounds of the appeal", 5000)
+    grounds = checked_reason(grounds, "the grounds of the appeal", WorkflowError, _TEXT_CHARS)
     with store.transaction(actor) as tx:
         sub = _lock_submission(tx, submission_id)
         if sub["is_benchmark"]:
@@ -118,7 +108,7 @@ def decide(store: Store, appeal_id: int, outcome: str, reason: str, decided_on=N
     """
     if outcome not in OUTCOMES:
         raise WorkflowError(f"outcome {show(outcome)}: expected one of {', '.join(OUTCOMES)}")
-    reason = _text(reason, "the reason for the appeal's outcome", 5000)
+    reason = checked_reason(reason, "the reason for the appeal's outcome", WorkflowError, _TEXT_CHARS)
     decided_on = _day(decided_on or dt.date.today(), "appeal decision date")
     with store.transaction(actor) as tx:
         row = _locked_appeal(tx, appeal_id)
