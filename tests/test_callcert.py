@@ -836,3 +836,111 @@ def test_a_call_scored_in_the_form_is_queued_to_the_agent_by_email(store, tmp_pa
         assert (queued_text in form.message.value) == (agent == aid)  # no address on record: nothing queued
     [message] = [m for m in messages(store) if m["kind"] == "call_scorecard"]
     assert message["recipient"] == "jane.smith@example.org" and "100" in message["body"]
+
+
+# --- the Certifier is who is signed in ------------------------------------------------------------------------------
+
+
+def _score_in(form, agent_id):
+    form.agent.value = agent_id
+    for row in form.rows.values():
+        row.levels.value = 4
+    form.went_well.value, form.positive.value = "Clear verification.", "Warm tone throughout."
+    return form.save()
+
+
+def _call_audit(store):
+    with store.read() as conn:
+        return conn.execute(sa.select(audit.c.actor).where(audit.c.action == "cc_score_call")).scalars().all()
+
+
+@pytest.fixture
+def hub_certifier(store, monkeypatch):
+    """Sam Brooks (sme.brooks, a registered rater) signed in through the hub as a certifier."""
+    from evalkit import access
+    from evalkit.evaluation import workflow
+    workflow.add_rater(store, "sme.brooks", "Sam Brooks")
+    access.grant(store, "sme.brooks", "certifier", actor="office")
+    monkeypatch.setenv("JUPYTERHUB_USER", "sme.brooks")
+    return store
+
+
+def test_signed_in_through_the_hub_the_certifier_is_the_person_and_read_only(hub_certifier, tmp_path):
+    from evalkit.widgets.callcert import CallScorecardForm
+    store = hub_certifier
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24", certifier="Kit Evans")
+    form = CallScorecardForm(store, certifier="Kit Evans", today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    assert form.certifier.value == "Sam Brooks" and form.certifier.disabled
+    assert list(form.certifier.options) == ["Sam Brooks"]
+    form.agent.value = aid  # the agent's assigned Certifier does not replace the signed-in one
+    assert form.certifier.value == "Sam Brooks"
+    form.certifier.value = "Kit Evans"  # tampered with from the kernel: the save checks again
+    result = _score_in(form, aid)
+    assert result is not None and result.call_no == 1
+    assert cc.calls(store, aid)[0]["certifier"] == "Sam Brooks"
+    assert form.certifier.value == "Sam Brooks"
+    assert _call_audit(store) == ["sme.brooks"]
+
+
+def test_a_signed_in_certifier_not_registered_as_a_rater_is_named_by_username(store, monkeypatch, tmp_path):
+    from evalkit import access
+    from evalkit.widgets.callcert import CallScorecardForm
+    access.grant(store, "cert.gil", "certifier", actor="office")
+    monkeypatch.setenv("JUPYTERHUB_USER", "cert.gil")
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24")
+    form = CallScorecardForm(store, today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    assert (form.certifier.value, form.certifier.disabled) == ("cert.gil", True)
+    assert _score_in(form, aid) is not None
+    assert cc.calls(store, aid)[0]["certifier"] == "cert.gil"
+
+
+def test_signed_in_without_the_certifier_role_nothing_is_saved(hub_certifier, tmp_path):
+    from evalkit import access
+    from evalkit.widgets.callcert import CallScorecardForm
+    store = hub_certifier
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24")
+    form = CallScorecardForm(store, today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    access.revoke(store, "sme.brooks", "certifier", actor="office")
+    assert _score_in(form, aid) is None and "Not saved" in form.message.value
+    assert cc.calls(store, aid) == []
+
+
+def test_with_nobody_signed_in_the_typed_certifier_is_saved(store, monkeypatch, tmp_path):
+    from evalkit.widgets.callcert import CallScorecardForm
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    aid = cc.add_agent(store, "Jane", "Smith", "2025-11-24", certifier="Kit Evans")
+    form = CallScorecardForm(store, certifier="Lin Chen", today=D(2025, 11, 24), scorecard_folder=tmp_path)
+    assert (form.certifier.value, form.certifier.disabled) == ("Lin Chen", False)
+    form.certifier.value = "Dana Alvarez"  # chosen from the list (or typed): a single desk keeps the choice
+    assert _score_in(form, aid) is not None
+    assert cc.calls(store, aid)[0]["certifier"] == "Dana Alvarez"
+    assert _call_audit(store) == ["Dana Alvarez"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_persons_session_is_the_certifier_of_every_call_they_save(pg_url, tmp_path):
+    """Signed in to PostgreSQL as themselves (row-level security): the form shows them read-only, and a call saved
+    with another name, through the form or the API, carries theirs."""
+    from evalkit import access
+    from evalkit.widgets.callcert import CallScorecardForm
+    from test_rls import as_person, build_office
+    ids = build_office(pg_url, tmp_path / "rubrics")
+    owner = open_store(pg_url)
+    try:
+        access.grant(owner, "sme.ana", "certifier", actor="office")  # a registered rater: "Sme.Ana" in raters
+    finally:
+        owner.dispose()
+    for username, name in (("sme.ana", "Sme.Ana"), ("cert.gil", "cert.gil")):
+        person = open_store(as_person(pg_url, username))
+        try:
+            assert cc.certifier_name(person, username) == name
+            form = CallScorecardForm(person, certifier="Kit Evans", today=D(2025, 11, 25), scorecard_folder=tmp_path)
+            assert (form.certifier.value, form.certifier.disabled) == (name, True)
+            form.certifier.value = "Kit Evans"
+            result = _score_in(form, ids["agent"])
+            assert result is not None, form.message.value
+            scored = call(person, ids["agent"], on=D(2025, 11, 25), certifier="Kit Evans")
+            stored = {c["call_no"]: c["certifier"] for c in cc.calls(person, ids["agent"])}
+            assert stored[result.call_no] == stored[scored.call_no] == name
+        finally:
+            person.dispose()

@@ -18,13 +18,14 @@ from ..calendar import business_days_between, next_business_day
 from ..delivery import enqueue, validate_address
 from ..evaluation import scoring, workflow
 from ..instruments.rubric import Rubric
-from ..store import Store, StoreConflict, cc_actions, cc_agents, cc_calls, cc_notes, outbox
+from ..store import Store, StoreConflict, cc_actions, cc_agents, cc_calls, cc_notes, outbox, raters
 from .rules import (CALL_PASS_MARK, CALLS_REQUIRED, LADDER, STAGES, STEP_LABEL, TARGET_DAYS, CallCertError,
                     Certification, DueAction, call_passed, certify, format_note, ladder_dates, load_scorecard,
                     overtime_flags, parse_date, scorecard_levels, timeline)
 
 __all__ = ["AgentStatus", "ScoredCall", "add_agent", "assign_certifier", "set_equipment_issue", "record_tbt",
-           "score_call", "add_note", "record_action", "agent", "calls", "notes", "certifiers", "agent_status",
+           "score_call", "add_note", "record_action", "agent", "calls", "notes", "certifiers", "certifier_name",
+           "agent_status",
            "overview", "set_agent_email", "queue_call_scorecard"]
 
 
@@ -181,6 +182,9 @@ def score_call(store: Store, agent_id: int, certifier: str, levels: Mapping[str,
         Time from the Certifier connecting to the end of the call's coaching.
     rubric : Rubric, optional
         The scorecard (default the current ``rubrics/call_scorecard.yaml``); its version is stored with the call.
+    certifier : str
+        Who scored the call. On PostgreSQL opened as a person (``store.person``) it is always that person
+        (:func:`certifier_name`), whatever is passed: the database session says who is signed in.
 
     Raises
     ------
@@ -190,7 +194,7 @@ def score_call(store: Store, agent_id: int, certifier: str, levels: Mapping[str,
     """
     rubric = rubric or load_scorecard()
     levels = scorecard_levels(rubric, levels)
-    certifier = _text(certifier, "certifier")
+    certifier = certifier_name(store, store.person) if store.person is not None else _text(certifier, "certifier")
     below = [c.id for c in rubric.criteria if levels[c.id] < c.meets_standard]
     note = {"went_well": _text(went_well, "coaching note: what went well"),
             "marked_down": _text(marked_down, f"coaching note: what was marked down ({', '.join(below)} below the "
@@ -298,6 +302,14 @@ def notes(store: Store, agent_id: int | None = None, on_date=None) -> list[dict]
             query = query.where(cc_notes.c.on_date == parse_date(on_date, "note date"))
         rows = conn.execute(query).mappings().all()
     return [{**r, "agent": display_name(r), "line": format_note(r["on_date"], r["name"], r["note"])} for r in rows]
+
+
+def certifier_name(store: Store, username: str) -> str:
+    """The name a signed-in person is recorded under as the certifier of a call: their name in ``raters`` where
+    they are registered there (and the database lets them read it), else their username."""
+    with store.read() as conn:
+        name = conn.execute(sa.select(raters.c.name).where(raters.c.username == username)).scalar()
+    return (name or "").strip() or username
 
 
 def certifiers(store: Store) -> list[str]:

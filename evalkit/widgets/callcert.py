@@ -21,6 +21,7 @@ from typing import Callable
 import ipywidgets as w
 
 from .. import callcert
+from ..access import signed_in_user
 from ..evaluation import scoring
 from ..store import Store
 from .common import SAVE_ERRORS, STYLE, CriterionRow, WorkspaceError, authorise, message, open_workspace
@@ -104,7 +105,10 @@ class CallScorecardForm:
     ----------
     store : Store
     certifier : str, optional
-        Prefilled Certifier name (default: the agent's assigned Certifier when an agent is picked).
+        Prefilled Certifier name (default: the agent's assigned Certifier when an agent is picked), where nobody is
+        signed in (a single desk). A person signed in through the hub, or on PostgreSQL as themselves, is the
+        Certifier (:func:`evalkit.callcert.certifier_name`): the field shows them, read-only, and the call is saved
+        under them whatever the field holds.
     today : date, optional
         The default call date (default: the real today).
     rubric : Rubric, optional
@@ -123,6 +127,12 @@ class CallScorecardForm:
         self.certifier = _field(w.Combobox(value=certifier or "", options=callcert.certifiers(store),
                                            description="Certifier", placeholder="Your name",
                                            ensure_option=False, layout=w.Layout(width="320px")), "ek-cc-certifier")
+        signed_in = self._signed_in_certifier()
+        if signed_in is not None:  # the hub (or the database session) says who this is; nobody may type another
+            self.certifier.value, self.certifier.options = signed_in[1], (signed_in[1],)
+            self.certifier.disabled = True
+            self.certifier.tooltip = "You are signed in: calls are saved under your name"
+            self.certifier.add_class("ek-cc-signed-in")
         self.call_date = _field(w.DatePicker(value=self.today, description="Call date"), "ek-cc-date")
         self.hours = _field(w.BoundedFloatText(value=0, min=0, max=24, step=0.25, description="Hours",
                                                tooltip="Time from connecting with the agent to the end of coaching "
@@ -183,6 +193,11 @@ class CallScorecardForm:
     def feedback(self) -> dict[str, str]:
         return {cid: row.text for cid, row in self.rows.items()}
 
+    def _signed_in_certifier(self) -> tuple[str, str] | None:
+        """The signed-in person, read now: (username, their name as the Certifier); None where nobody is."""
+        person = signed_in_user(self.store)
+        return (person, callcert.certifier_name(self.store, person)) if person is not None else None
+
     def refresh_agents(self) -> None:
         """Agents who still have calls to take (not finished, not terminated), and those ready to export."""
         statuses = callcert.overview(self.store, self.today)
@@ -197,7 +212,7 @@ class CallScorecardForm:
             self._changed()
             return
         info = callcert.agent(self.store, aid)
-        if not self.certifier.value.strip() and info["certifier"]:
+        if not self.certifier.disabled and not self.certifier.value.strip() and info["certifier"]:
             self.certifier.value = info["certifier"]
         self._show_progress()
 
@@ -242,6 +257,17 @@ class CallScorecardForm:
         if not self.agent.value:
             self.message.value = message("Not saved: choose the agent first.", "error")
             return None
+        # Checked at save, not only when the form opened: a signed-in person's calls carry their name whatever the
+        # field was made to hold (the field is read-only, but a kernel can set any widget's value).
+        try:
+            signed_in = self._signed_in_certifier()
+        except ERRORS as exc:
+            self.message.value = message(f"Not saved: {str(exc).splitlines()[0]}", "error")
+            return None
+        if signed_in is not None:
+            self.certifier.value = signed_in[1]
+        certifier = signed_in[1] if signed_in is not None else self.certifier.value
+        actor = signed_in[0] if signed_in is not None else certifier
         gaps = scoring.missing_for_final(self.rubric, self.levels, self.feedback)
         for cid, row in self.rows.items():
             row.mark_gap(any(g.startswith(f"{cid}:") for g in gaps))
@@ -249,7 +275,7 @@ class CallScorecardForm:
         missing = [g.replace("no level chosen", "choose a level").replace(
                    "is below the standard; feedback is required", "is below the standard: say why for the agent")
                    for g in gaps]
-        for value, what in ((self.certifier.value, "Certifier: your name"),
+        for value, what in ((certifier, "Certifier: your name"),
                             (self.went_well.value, "What went well: at least a sentence"),
                             (self.positive.value, "Positive remark: at least one, for the agent")):
             if not (value or "").strip():
@@ -261,9 +287,9 @@ class CallScorecardForm:
         try:
             authorise(self.store, ("certifier", "coordinator"))
             result = callcert.score_call(
-                self.store, self.agent.value, self.certifier.value, self.levels, self.went_well.value,
+                self.store, self.agent.value, certifier, self.levels, self.went_well.value,
                 callcert.marked_down_note(self.rubric, self.levels, self.feedback), self.positive.value,
-                scored_on=self.call_date.value, duration_hours=self.hours.value or None)
+                scored_on=self.call_date.value, duration_hours=self.hours.value or None, actor=actor)
         except ERRORS as exc:
             self.message.value = message(f"Not saved: {exc}", "error")
             return None
@@ -273,7 +299,7 @@ class CallScorecardForm:
                 f"{cert.calls_scored} calls passed.")
         try:  # the agent's scorecard for this call goes to them by e-mail where their address is on record
             queued = callcert.queue_call_scorecard(self.store, self.agent.value, result.call_no,
-                                                   actor=self.certifier.value)
+                                                   actor=actor)
         except ERRORS as exc:
             queued, text = None, text + f" The scorecard was not queued by e-mail: {exc}."
         if queued:
