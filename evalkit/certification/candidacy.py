@@ -15,13 +15,12 @@ import json
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
 from ..calendar import as_date
 from ..evaluation import admission, workflow
 from ..evaluation.importer import read_table
 from ..instruments.eligibility import EligibilityResult, ProfileError, validate_profile
-from ..instruments.yamltext import Loader, screen, yaml_error
+from ..instruments.yamltext import load_yaml_text
 from ..messages import show
 from ..store import Store, candidacies, candidates, submissions, utcnow
 from .results import ResultError, held_lower
@@ -125,13 +124,7 @@ def _profiles_from_csv(path: Path) -> dict[str, tuple[str, dict]]:
 
 def read_yaml(text: str, name: str):
     """YAML typed or pasted by an admin, screened like every YAML evalkit reads (size, nesting, no anchors)."""
-    refusal = screen(text, name)
-    if refusal:
-        raise ResultError(refusal)
-    try:
-        return yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as exc:
-        raise ResultError(yaml_error(name, exc)) from None
+    return load_yaml_text(text, name, ResultError, compose=False)[1]
 
 
 def _profiles_from_yaml(path: Path) -> dict[str, tuple[str, dict]]:
