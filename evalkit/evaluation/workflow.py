@@ -24,7 +24,8 @@ from ..calendar import as_date, business_days_between, business_days_from
 from ..instruments.programs import Program, load_programs
 from ..messages import checked_reason, show
 from ..instruments.rubric import Rubric, load_rubric, parse_rubric
-from ..store import Store, StoreConflict, StoreError, assignments, candidates, conflicts, criterion_scores, decisions, notifications
+from ..store import (Store, StoreConflict, StoreError, assignments, candidates, conflicts, criterion_scores, decisions,
+                     notifications)
 from ..store import programs as programs_table
 from ..store import (raters, resolved_scores, resubmission_extensions, rubric_versions, submission_documents,
                      submissions, utcnow)
@@ -34,11 +35,11 @@ from .documents import MAX_DOCUMENT_BYTES, DocumentError, document_path, documen
 
 __all__ = ["WorkflowError", "SignoffWarning", "RubricChangedWarning", "register_rubric", "STATES", "sync_programs",
            "program", "rubric_for", "rubric_version_of", "add_candidate", "add_rater", "declare_conflict",
-           "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator", "take_adjudication",
-           "adjudicate",
-           "resubmit", "record_notification", "rater_scores", "adjudication_view", "decided_result", "queue",
-           "due_report", "late_notifications", "pipeline_counts", "submission", "ready_to_settle", "settle",
-           "settle_ready", "SETTLE_CHANNEL", "SETTLE_ACTOR", "keep_documents", "copy_document", "document_html", "candidate_label", "submission_record",
+           "receive_submission", "assign_raters", "save_draft", "submit_final", "assign_adjudicator",
+           "take_adjudication", "adjudicate", "resubmit", "record_notification", "rater_scores", "adjudication_view",
+           "decided_result", "queue", "due_report", "late_notifications", "pipeline_counts", "submission",
+           "ready_to_settle", "settle", "settle_ready", "SETTLE_CHANNEL", "SETTLE_ACTOR", "keep_documents",
+           "copy_document", "document_html", "candidate_label", "submission_record",
            "receipt", "candidate_values", "candidate_external_id", "candidate_id", "list_raters", "open_adjudications",
            "grant_extension", "resubmission_deadline", "programs_advancing_to", "registered_programs",
            "mark_notified", "queue_order", "QUEUE_TODO"]
