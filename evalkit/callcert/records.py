@@ -25,8 +25,7 @@ from .rules import (CALL_PASS_MARK, CALLS_REQUIRED, LADDER, STAGES, STEP_LABEL, 
 
 __all__ = ["AgentStatus", "ScoredCall", "add_agent", "assign_certifier", "set_equipment_issue", "record_tbt",
            "score_call", "add_note", "record_action", "agent", "calls", "notes", "certifiers", "certifier_name",
-           "agent_status",
-           "overview", "set_agent_email", "queue_call_scorecard"]
+           "agent_status", "overview", "set_agent_email", "queue_call_scorecard"]
 
 
 # --- writes ------------------------------------------------------------------------------------------------
