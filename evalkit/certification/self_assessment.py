@@ -37,7 +37,7 @@ from ..store import (Store, access_tokens, assessment_results, candidates, cc_ag
                      self_assessment_answers, self_assessments, utcnow)
 
 __all__ = ["SelfAssessmentRefused", "LINK_DAYS", "LINK_BASE_SETTING", "token_hash", "check_link_base", "set_link_base",
-           "link_base", "link_url", "issue_link", "open_link", "link_person",
+           "link_base", "link_url", "issue_link", "LINK_NOT_VALID", "link_usable", "open_link", "link_person",
            "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
            "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html", "result_pdf"]
 
@@ -165,39 +165,62 @@ def issue_link(store: Store, candidate, program_id: str, days: int = LINK_DAYS, 
     return token, expires
 
 
-def open_link(store: Store, token, now: dt.datetime | None = None) -> dict:
-    """The candidate and program a link token opens: ``{"candidate_id", "external_id", "first_name",
-    "program_id", "expires_at"}``. Nothing is written.
+#: The one line for a link token that opens nothing: the same for a guessed token and a mistyped one.
+LINK_NOT_VALID = "this link is not valid; ask the certification office for a new one"
 
-    Raises
-    ------
-    SelfAssessmentRefused
-        One line, the same for a guessed token and a mistyped one; an expired or used link says so and when.
-    """
+
+def _checked_link(store: Store, token, now: dt.datetime | None) -> tuple[dict | None, str | None]:
+    """The rules of a link token, in one place: ``(row, None)`` where the token opens a self-assessment now, else
+    ``(None, reason)``, the one line saying why not. Nothing is written."""
     if not isinstance(token, str) or not 20 <= len(token.strip()) <= 200:
-        raise SelfAssessmentRefused("this link is not valid; ask the certification office for a new one")
+        return None, LINK_NOT_VALID
     now = now or utcnow()
     with store.read() as conn:
         row = conn.execute(sa.select(access_tokens, candidates.c.external_id, candidates.c.first_name)
                            .join(candidates, candidates.c.id == access_tokens.c.candidate_id)
                            .where(access_tokens.c.token_sha256 == token_hash(token.strip()),
                                   access_tokens.c.purpose == "self_assessment")).mappings().first()
-    if row is None:
-        raise SelfAssessmentRefused("this link is not valid; ask the certification office for a new one")
-    if row["used_at"] is not None:
-        raise SelfAssessmentRefused(f"this link was used on {row['used_at']:%Y-%m-%d}: the self-assessment was "
-                                    "submitted; ask the certification office if you need to see it again")
-    if row["used_at"] is None:
-        with store.read() as conn:
-            submitted = conn.execute(sa.select(self_assessments.c.submitted_at).where(
+        if row is None:
+            return None, LINK_NOT_VALID
+        used = row["used_at"]
+        if used is None:
+            used = conn.execute(sa.select(self_assessments.c.submitted_at).where(
                 self_assessments.c.candidate_id == row["candidate_id"],
                 self_assessments.c.program_id == row["program_id"], self_assessments.c.state == "final")).scalar()
-        if submitted is not None:
-            raise SelfAssessmentRefused(f"this link was used on {submitted:%Y-%m-%d}: the self-assessment was "
-                                        "submitted; ask the certification office if you need to see it again")
+    if used is not None:
+        return None, (f"this link was used on {used:%Y-%m-%d}: the self-assessment was submitted; ask the "
+                      "certification office if you need to see it again")
     if row["expires_at"] <= now:
-        raise SelfAssessmentRefused(f"this link expired on {row['expires_at']:%Y-%m-%d}; ask the certification "
-                                    "office for a new one")
+        return None, f"this link expired on {row['expires_at']:%Y-%m-%d}; ask the certification office for a new one"
+    return dict(row), None
+
+
+def link_usable(store: Store, token, now: dt.datetime | None = None) -> str | None:
+    """None where the link ``token`` opens a self-assessment now, else the one line :func:`open_link` would refuse
+    it with (the same rules). Nothing is written and the link is not used up: the candidates' server asks this
+    before it starts a page for the link.
+
+    Examples
+    --------
+    >>> link_usable(None, "too short")
+    'this link is not valid; ask the certification office for a new one'
+    """
+    return _checked_link(store, token, now)[1]
+
+
+def open_link(store: Store, token, now: dt.datetime | None = None) -> dict:
+    """The candidate and program a link token opens: ``{"candidate_id", "external_id", "first_name",
+    "program_id", "expires_at", "token_id"}``. Nothing is written.
+
+    Raises
+    ------
+    SelfAssessmentRefused
+        One line, the same for a guessed token and a mistyped one; an expired or used link says so and when
+        (:func:`link_usable` says the same without raising).
+    """
+    row, reason = _checked_link(store, token, now)
+    if reason is not None:
+        raise SelfAssessmentRefused(reason)
     return {"candidate_id": row["candidate_id"], "external_id": row["external_id"], "first_name": row["first_name"],
             "program_id": row["program_id"], "expires_at": row["expires_at"], "token_id": row["id"]}
 
