@@ -89,9 +89,11 @@ def test_serve_candidates_serves_a_private_copy_of_the_page_alone_at_the_link_ba
     assert server.command[4:] == serve_module.candidate_command(notebook, "127.0.0.1", port,
                                                                  "/self-assessment/")[4:]
     assert server.env["EVALKIT_WORKSPACE"] == str(workspace.resolve())
+    assert server.env[serve_module.MAX_PAGES_ENV] == "40"  # the gate's cap, --max-pages' default
     assert out.splitlines() == [
         f"evalkit: serving the candidates' self-assessment page of workspace {workspace.resolve()} with Voila at "
-        f"http://127.0.0.1:{port}/self-assessment/ (no Jupyter token: each candidate's link is their access)",
+        f"http://127.0.0.1:{port}/self-assessment/ (no Jupyter token: each candidate's link is their access; at most "
+        "40 pages at once)",
         "evalkit: links start https://office.example/self-assessment/?token= (evalkit candidates "
         "self-assessment-link ID PROGRAM)",
         "evalkit: press Ctrl-C to stop"]
@@ -206,3 +208,218 @@ def test_the_office_sets_the_link_base_and_the_printed_link_is_full(workspace, c
                        "10.0.0.5")
     assert code == 1 and err.startswith("evalkit: error: --base-url '10.0.0.5': expected the address")
     assert _tokens(workspace) == 2
+
+
+# --- the gate: Voila's pre-launch hook on the candidates' server ------------------------------------------------
+
+
+class FakeKernels:
+    """Voila's kernel manager as the gate sees it: the kernels running, and those still starting."""
+
+    def __init__(self, running=0, starting=0):
+        self.running = [f"k{i}" for i in range(running)]
+        self._pending_kernels = {f"s{i}": None for i in range(starting)}
+
+    def list_kernel_ids(self):
+        return list(self.running)
+
+
+class FakeHandler:
+    """Voila's page handler as the gate sees it: the request (tornado's own), the kernel manager, the status,
+    headers and the ``_xsrf`` cookie it would send."""
+
+    def __init__(self, query: str, kernels: FakeKernels | None = None):
+        from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+        self.request = HTTPServerRequest(start_line=RequestStartLine("GET", f"/self-assessment/{query}", "HTTP/1.1"),
+                                         headers=HTTPHeaders({"Host": "office.example"}))
+        self.kernel_manager = kernels or FakeKernels()
+        self.status, self.headers, self.xsrf_issued = 200, {}, False
+
+    @property
+    def xsrf_token(self):
+        self.xsrf_issued = True
+        return b"xsrf"
+
+    def set_status(self, status):
+        self.status = status
+
+    def set_header(self, name, value):
+        self.headers[name] = value
+
+
+def _gate(gate, handler) -> str | None:
+    """The page the gate answers with (its status is on the handler), or None where it lets the page start."""
+    from tornado.web import Finish
+
+    try:
+        gate(handler, notebook=None, cwd="/tmp")
+    except Finish as done:
+        [page] = done.args
+        return page
+    return None
+
+
+def _line(page: str) -> list[str]:
+    """The visible text of a refusal page, line by line."""
+    import re
+
+    body = page.split("<body>", 1)[1]
+    return [line for line in (re.sub(r"<[^>]+>", "", part).strip() for part in body.splitlines()) if line]
+
+
+@pytest.fixture
+def links(store):
+    """A candidate with a usable link, an expired one and a used one (CCMA)."""
+    import datetime as dt
+
+    from evalkit import certification as cert
+
+    wf.add_candidate(store, "G-1", "Gale", "Open")
+    wf.add_candidate(store, "G-2", "Lee", "Late")
+    wf.add_candidate(store, "G-3", "Dana", "Done")
+    usable, _ = cert.issue_link(store, "G-1", "CCMA", actor="office")
+    expired, _ = cert.issue_link(store, "G-2", "CCMA", days=1, actor="office",
+                                 now=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=2))
+    used, _ = cert.issue_link(store, "G-3", "CCMA", actor="office")
+    record = cert.start_self_assessment(store, "G-3", "CCMA")
+    cert.submit_self_assessment(store, record["id"], {sid: 3 for sid in record["instrument"].statement_ids},
+                                token_id=cert.open_link(store, used)["token_id"])
+    return {"usable": usable, "expired": expired, "used": used}
+
+
+def _stored_links(store) -> list:
+    with store.read() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(access_tokens).order_by(access_tokens.c.id))]
+
+
+def test_the_gate_lets_a_usable_link_start_its_page_without_using_it_up(store, links):
+    before = _stored_links(store)
+    handler = FakeHandler(f"?token={links['usable']}", FakeKernels(running=3, starting=2))
+    assert _gate(serve_module.CandidateGate(max_pages=6, store=store), handler) is None
+    assert handler.status == 200 and handler.xsrf_issued  # the tab-close shutdown still works
+    assert _stored_links(store) == before  # not used up, nothing written
+    assert sa_links.link_usable(store, links["usable"]) is None
+    assert sa_links.open_link(store, links["usable"])["external_id"] == "G-1"
+
+
+@pytest.mark.parametrize("which, title, line", [
+    ("guessed", ["Self-assessment"], "this link is not valid; ask the certification office for a new one"),
+    ("short", ["Self-assessment"], "this link is not valid; ask the certification office for a new one"),
+    ("expired", ["Self-assessment"], "this link expired on "),
+    ("used", ["Self-assessment"], "this link was used on "),
+    ("missing", [], "Open this page through the self-assessment link you were sent, or sign in as a candidate."),
+    ("blank", [], "Open this page through the self-assessment link you were sent, or sign in as a candidate."),
+])
+def test_the_gate_refuses_a_link_that_opens_nothing_with_403_and_the_pages_line(store, links, which, title, line):
+    query = {"guessed": f"?token={'g' * 43}", "short": "?token=abc", "missing": "", "blank": "?token=&x=1",
+             "expired": f"?token={links['expired']}", "used": f"?token={links['used']}"}[which]
+    before = _stored_links(store)
+    handler = FakeHandler(query)
+    page = _gate(serve_module.CandidateGate(store=store), handler)
+    assert handler.status == 403 and handler.headers["Content-Type"] == "text/html; charset=UTF-8"
+    *heading, shown = _line(page)
+    assert heading == title and shown.startswith(line)
+    if which in ("expired", "used"):  # the very line the page shows, from the same rules
+        token = links[which]
+        assert shown == sa_links.link_usable(store, token)
+        with pytest.raises(sa_links.SelfAssessmentRefused) as refused:
+            sa_links.open_link(store, token)
+        assert str(refused.value) == shown
+    assert "<script" not in page and not handler.xsrf_issued
+    assert _stored_links(store) == before
+
+
+def test_the_gates_line_for_no_token_is_the_one_the_page_shows(workspace):
+    from evalkit.widgets.self_assessment import self_assessment_app
+
+    shown = self_assessment_app(workspace, query="")
+    assert serve_module.NO_LINK in shown.value
+
+
+@pytest.mark.parametrize("running, starting, refused", [(4, 0, False), (5, 0, True), (3, 2, True), (9, 0, True)])
+def test_the_gate_caps_the_pages_running_at_once_with_503(store, links, running, starting, refused):
+    handler = FakeHandler(f"?token={links['usable']}", FakeKernels(running, starting))
+    page = _gate(serve_module.CandidateGate(max_pages=5, store=store), handler)
+    if not refused:
+        assert page is None and handler.status == 200
+        return
+    assert handler.status == 503 and handler.headers["Retry-After"] == "120"
+    assert _line(page) == ["Self-assessment", "too many people are completing their self-assessment right now; "
+                                              "try again in a few minutes"]
+
+
+def test_a_link_that_opens_nothing_is_403_even_when_the_server_is_full(store):
+    handler = FakeHandler(f"?token={'g' * 43}", FakeKernels(running=40))
+    page = _gate(serve_module.CandidateGate(max_pages=40, store=store), handler)
+    assert handler.status == 403 and "this link is not valid" in page
+
+
+def test_the_gate_opens_the_workspace_once_per_server(workspace, monkeypatch, links):
+    from evalkit import store as store_module
+
+    opened = []
+    real = store_module.open_store
+
+    def counting(target):
+        opened.append(target)
+        return real(target)
+
+    monkeypatch.setattr(store_module, "open_store", counting)
+    monkeypatch.setenv("EVALKIT_WORKSPACE", str(workspace))
+    monkeypatch.setenv(serve_module.MAX_PAGES_ENV, "7")
+    gate = serve_module.CandidateGate.from_environment()
+    assert gate.max_pages == 7
+    for query in (f"?token={links['usable']}", f"?token={'g' * 43}", f"?token={links['usable']}"):
+        _gate(gate, FakeHandler(query))
+    assert opened == [str(workspace)]
+    gate.store.dispose()
+
+
+def test_a_workspace_the_gate_cannot_read_is_503_and_logged(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("EVALKIT_WORKSPACE", str(tmp_path / "no-such-workspace"))
+    handler = FakeHandler(f"?token={'g' * 43}")
+    page = _gate(serve_module.CandidateGate(), handler)
+    assert handler.status == 503
+    assert _line(page)[-1] == "the self-assessment page cannot open right now; try again in a few minutes"
+    assert "could not check a link" in caplog.text
+
+
+@pytest.mark.parametrize("max_pages", [0, -1, True, "5"])
+def test_the_gate_needs_a_cap_of_at_least_one(max_pages):
+    with pytest.raises(ValueError, match="expected a whole number of at least 1"):
+        serve_module.CandidateGate(max_pages=max_pages)
+
+
+def test_max_pages_reaches_the_candidates_server_only(workspace, fake_server, capsys, monkeypatch):
+    monkeypatch.setenv(serve_module.MAX_PAGES_ENV, "3")  # left in the operator's shell: never reaches the SMEs' pages
+    code, out, err = run(capsys, "serve", "--candidates", "-w", workspace, "--port", _free_port(), "--max-pages", 12)
+    assert (code, err) == (0, "") and fake_server[0].env[serve_module.MAX_PAGES_ENV] == "12"
+    assert "at most 12 pages at once" in out.splitlines()[0]
+    code, _, _ = run(capsys, "serve", "--candidates", "-w", workspace, "--port", _free_port())
+    assert code == 0 and fake_server[1].env[serve_module.MAX_PAGES_ENV] == "40"
+    code, _, _ = run(capsys, "serve", "-w", workspace, "--port", _free_port())
+    assert code == 0 and serve_module.MAX_PAGES_ENV not in fake_server[2].env
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--candidates", "--max-pages", "0"], "--max-pages 0: expected a whole number of pages from 1 to 10000"),
+    (["--max-pages", "5"], "--max-pages is for --candidates; the evaluators' pages are not capped"),
+])
+def test_a_bad_max_pages_is_one_line_and_starts_nothing(workspace, fake_server, capsys, argv, message):
+    code, out, err = run(capsys, "serve", "-w", workspace, "--port", _free_port(), *argv)
+    assert (code, out, err) == (1, "", f"evalkit: error: {message}\n") and fake_server == []
+
+
+def test_voilas_configuration_installs_the_gate_on_the_candidates_server_only(monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    def hook():
+        return PyFileConfigLoader("voila.py", str(serve_module.VOILA_CONFIG_DIR)).load_config() \
+            .VoilaConfiguration.prelaunch_hook
+
+    monkeypatch.delenv(serve_module.MAX_PAGES_ENV, raising=False)
+    assert hook() is serve_module.issue_xsrf_cookie
+    monkeypatch.setenv(serve_module.MAX_PAGES_ENV, "9")
+    gate = hook()
+    assert isinstance(gate, serve_module.CandidateGate) and gate.max_pages == 9

@@ -12,7 +12,10 @@ link token is the access and the page checks it before it reads or writes anythi
 the widgets' messages from a browser (comm and kernel-info messages; an execute request is dropped), so a visitor
 cannot run code in them; tracebacks are not shown. It listens on ``--ip`` (default 127.0.0.1), behind the
 body's HTTPS reverse proxy; the path of the workspace setting ``candidate_link_base`` (the address the proxy
-serves it at) is Voila's base URL.
+serves it at) is Voila's base URL. Before a page starts a kernel, :class:`CandidateGate` (Voila's pre-launch hook
+there) checks the link's token without using it up and counts the kernels running: a link that opens nothing is
+refused with 403 and the page's one line, a page beyond ``--max-pages`` with 503, and no kernel is started for
+either (the page checks the token again itself).
 
 Several evaluators scoring at once each have their own kernel; they share the workspace's database, which queues
 writers (SQLite WAL, ``BEGIN IMMEDIATE``, a 30 s busy timeout), so no one is locked out and no save is lost.
@@ -20,6 +23,7 @@ writers (SQLite WAL, ``BEGIN IMMEDIATE``, a 30 s busy timeout), so no one is loc
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import secrets
 import shutil
@@ -33,7 +37,9 @@ from pathlib import Path
 from .common import CommandError, add_workspace_arg, default_workspace
 
 __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "CANDIDATE_NOTEBOOK", "CANDIDATE_PORT",
-           "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "server_command", "candidate_command",
+           "DEFAULT_MAX_PAGES", "MAX_PAGES_ENV", "NO_LINK", "TOO_MANY_PAGES", "NOT_AVAILABLE",
+           "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "running_kernels", "refusal_page", "CandidateGate",
+           "server_command", "candidate_command",
            "page_urls", "serve", "serve_candidates", "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -48,14 +54,134 @@ DEFAULT_PORT = 8866
 CANDIDATE_NOTEBOOK = "self_assessment.ipynb"
 CANDIDATE_PORT = 8867
 
-#: The folder of Voila's configuration file (``voila.py``): the tab-close kernel shutdown and idle culling.
+#: How many pages (kernels, about 100 MB each) the candidates' server runs at once by default (``--max-pages``).
+DEFAULT_MAX_PAGES = 40
+
+#: The environment variable through which ``evalkit serve --candidates`` hands ``--max-pages`` to the Voila
+#: server; where it is set, Voila's configuration (``voila_config/voila.py``) installs :class:`CandidateGate`.
+MAX_PAGES_ENV = "EVALKIT_CANDIDATE_MAX_PAGES"
+
+#: The candidates' page opened without a token: the line the self-assessment notebook shows then.
+NO_LINK = "Open this page through the self-assessment link you were sent, or sign in as a candidate."
+
+#: The candidates' server running ``--max-pages`` pages already.
+TOO_MANY_PAGES = "too many people are completing their self-assessment right now; try again in a few minutes"
+
+#: The candidates' server unable to read the workspace to check a link.
+NOT_AVAILABLE = "the self-assessment page cannot open right now; try again in a few minutes"
+
+#: The folder of Voila's configuration file (``voila.py``): the tab-close kernel shutdown, idle culling and, on
+#: the candidates' server, :class:`CandidateGate`.
 VOILA_CONFIG_DIR = Path(__file__).resolve().parent / "voila_config"
+
+log = logging.getLogger(__name__)
 
 
 def issue_xsrf_cookie(handler, notebook, cwd) -> None:
     """Voila's pre-launch hook: reading ``xsrf_token`` makes tornado set the ``_xsrf`` cookie on the page, which
     the page sends back when its tab closes so that the server accepts the request to stop its kernel."""
     handler.xsrf_token  # noqa: B018 - read for its side effect
+
+
+def running_kernels(kernel_manager) -> int:
+    """How many kernels the server runs, those still starting included (jupyter_client holds a starting kernel
+    apart until it is ready; Voila's request registers it there without yielding after the pre-launch hook, so
+    two page loads at once are both counted)."""
+    ids = set(kernel_manager.list_kernel_ids())
+    ids.update(getattr(kernel_manager, "_pending_kernels", {}))
+    return len(ids)
+
+
+def refusal_page(line: str, title: str | None = "Self-assessment", kind: str = "error") -> str:
+    """The static page the candidates' server answers with instead of starting a kernel: ``line`` under
+    ``title`` (none: the line alone), as the self-assessment notebook shows it (``kind``: error or info).
+
+    Examples
+    --------
+    >>> page = refusal_page("this link is <not> valid")
+    >>> '<div class="ek-title">Self-assessment</div>' in page, "this link is &lt;not&gt; valid" in page
+    (True, True)
+    """
+    from ..templates import environment
+
+    return environment(True).get_template("candidate_refusal.html.j2").render(line=line, title=title, kind=kind)
+
+
+class CandidateGate:
+    """Voila's pre-launch hook on the candidates' server: called for each page load after the notebook is read
+    and before its kernel starts, it refuses, with a small static page and no kernel,
+
+    * a link that opens nothing (no token, guessed, expired, used): HTTP 403 and the one line the page itself
+      shows (:func:`~evalkit.certification.self_assessment.link_usable`: the rules of ``open_link``, and the link
+      is not used up);
+    * a page beyond ``max_pages`` kernels running at once: HTTP 503, :data:`TOO_MANY_PAGES`;
+    * a workspace it cannot read: HTTP 503, :data:`NOT_AVAILABLE` (the error goes to the server's log).
+
+    Otherwise it lets the page start, with the ``_xsrf`` cookie (:func:`issue_xsrf_cookie`). The workspace
+    (``$EVALKIT_WORKSPACE`` unless ``store`` is given) is opened at the first page load and kept for the server's
+    life. The page checks its token again before it reads or writes anything.
+
+    Parameters
+    ----------
+    max_pages : int
+        Kernels running at once beyond which a page is refused (at least 1).
+    store : Store, optional
+        The workspace's store (tests); by default opened from ``$EVALKIT_WORKSPACE``.
+    """
+
+    def __init__(self, max_pages: int = DEFAULT_MAX_PAGES, store=None):
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+            raise ValueError(f"max_pages {max_pages!r}: expected a whole number of at least 1")
+        self.max_pages = max_pages
+        self._store = store
+
+    @classmethod
+    def from_environment(cls) -> CandidateGate:
+        """The gate with the ``--max-pages`` that ``evalkit serve --candidates`` put in ``$``:data:`MAX_PAGES_ENV`."""
+        return cls(int(os.environ.get(MAX_PAGES_ENV) or DEFAULT_MAX_PAGES))
+
+    @property
+    def store(self):
+        """The workspace's store, opened once per server process."""
+        if self._store is None:
+            from ..store import open_store
+
+            self._store = open_store(os.environ["EVALKIT_WORKSPACE"])
+        return self._store
+
+    def __call__(self, handler, notebook=None, cwd=None) -> None:
+        from ..certification.self_assessment import link_usable
+
+        # read as the page reads it (its $QUERY_STRING, the last ``token``, blank values dropped), so the two agree
+        tokens = urllib.parse.parse_qs(handler.request.query).get("token")
+        token = tokens[-1] if tokens else None
+        if token is None:
+            self._refuse(handler, 403, NO_LINK, title=None, kind="info")
+        try:
+            reason = link_usable(self.store, token)
+        except Exception:  # noqa: BLE001 - a database that does not answer: refuse the page, log the error
+            log.exception("the candidates' page could not check a link")
+            self._refuse(handler, 503, NOT_AVAILABLE)
+        if reason is not None:
+            self._refuse(handler, 403, reason)
+        if running_kernels(handler.kernel_manager) >= self.max_pages:
+            log.warning("candidates' page refused: %d pages running (--max-pages %d)",
+                        running_kernels(handler.kernel_manager), self.max_pages)
+            self._refuse(handler, 503, TOO_MANY_PAGES)
+        issue_xsrf_cookie(handler, notebook, cwd)
+
+    @staticmethod
+    def _refuse(handler, status: int, line: str, title: str | None = "Self-assessment", kind: str = "error"):
+        """Answer ``status`` with the refusal page and end the request: tornado's ``Finish`` stops Voila's handler
+        before it starts a kernel (an ``HTTPError`` would show Jupyter's error page instead of the line)."""
+        from tornado.web import Finish
+
+        handler.set_status(status)
+        handler.set_header("Content-Type", "text/html; charset=UTF-8")
+        handler.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
+        if status == 503:
+            handler.set_header("Retry-After", "120")
+        raise Finish(refusal_page(line, title, kind))
 
 
 def _voila_command(served: Path, ip: str, port: int, token: str) -> list[str]:
@@ -136,14 +262,18 @@ def serve(workspace: str, port: int = DEFAULT_PORT, lab: bool = False, token: st
     return _run(server_command(copy or NOTEBOOKS_DIR, port, token, lab), target, copy)
 
 
-def serve_candidates(workspace: str, port: int = CANDIDATE_PORT, ip: str = "127.0.0.1") -> int:
+def serve_candidates(workspace: str, port: int = CANDIDATE_PORT, ip: str = "127.0.0.1",
+                     max_pages: int = DEFAULT_MAX_PAGES) -> int:
     """Serve the candidates' link page alone on ``ip:port`` in the foreground until Ctrl-C (or SIGTERM); returns
-    the server's exit status. Its base URL is the path of the workspace's ``candidate_link_base``."""
+    the server's exit status. Its base URL is the path of the workspace's ``candidate_link_base``; at most
+    ``max_pages`` pages (kernels) run at once (:class:`CandidateGate`)."""
     from ..certification.self_assessment import link_base
     from ..store import open_store
 
     if not (NOTEBOOKS_DIR / CANDIDATE_NOTEBOOK).is_file():
         raise CommandError(f"{NOTEBOOKS_DIR}: {CANDIDATE_NOTEBOOK} not found; run evalkit from its repository")
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or not 1 <= max_pages <= 10000:
+        raise CommandError(f"--max-pages {max_pages}: expected a whole number of pages from 1 to 10000")
     target = _workspace_target(workspace)
     store = open_store(workspace)
     try:
@@ -155,11 +285,12 @@ def serve_candidates(workspace: str, port: int = CANDIDATE_PORT, ip: str = "127.
     copy = _private_copy([CANDIDATE_NOTEBOOK])
     host = f"[{ip}]" if ":" in ip else ip
     print(f"evalkit: serving the candidates' self-assessment page of workspace {target} with Voila at "
-          f"http://{host}:{port}{path} (no Jupyter token: each candidate's link is their access)")
+          f"http://{host}:{port}{path} (no Jupyter token: each candidate's link is their access; at most "
+          f"{max_pages} pages at once)")
     print(f"evalkit: links start {base}/?token= (evalkit candidates self-assessment-link ID PROGRAM)" if base else
           "evalkit: no address for the links yet: evalkit candidates link-base URL (where the HTTPS proxy serves "
           "this page)")
-    return _run(candidate_command(copy / CANDIDATE_NOTEBOOK, ip, port, path), target, copy)
+    return _run(candidate_command(copy / CANDIDATE_NOTEBOOK, ip, port, path), target, copy, max_pages)
 
 
 def _private_copy(notebooks) -> Path:
@@ -170,10 +301,16 @@ def _private_copy(notebooks) -> Path:
     return copy
 
 
-def _run(command: list[str], workspace: str, copy: Path | None) -> int:
-    """Run the server with ``$EVALKIT_WORKSPACE`` until it stops or Ctrl-C; then stop it and remove ``copy``."""
+def _run(command: list[str], workspace: str, copy: Path | None, max_pages: int | None = None) -> int:
+    """Run the server with ``$EVALKIT_WORKSPACE`` until it stops or Ctrl-C; then stop it and remove ``copy``.
+    ``max_pages`` (the candidates' server only) goes to it as ``$EVALKIT_CANDIDATE_MAX_PAGES``, which installs
+    :class:`CandidateGate`; the other servers never have that variable, whatever the caller's environment holds."""
     print("evalkit: press Ctrl-C to stop", flush=True)
-    proc = subprocess.Popen(command, env=dict(os.environ, EVALKIT_WORKSPACE=workspace))
+    env = dict(os.environ, EVALKIT_WORKSPACE=workspace)
+    env.pop(MAX_PAGES_ENV, None)
+    if max_pages is not None:
+        env[MAX_PAGES_ENV] = str(max_pages)
+    proc = subprocess.Popen(command, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -207,12 +344,15 @@ def cmd_serve(args) -> None:
                            "access)")
     if args.ip is not None and not args.candidates:
         raise CommandError("--ip is for --candidates; the evaluators' pages listen on 127.0.0.1 only")
+    if args.max_pages is not None and not args.candidates:
+        raise CommandError("--max-pages is for --candidates; the evaluators' pages are not capped")
     # A service manager (or a test) stops us with SIGTERM: stop the server and its kernels too, not orphan them.
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     workspace = args.workspace or default_workspace()
     if args.candidates:
         port = CANDIDATE_PORT if args.port is None else args.port
-        code = serve_candidates(workspace, port, args.ip or "127.0.0.1")
+        code = serve_candidates(workspace, port, args.ip or "127.0.0.1",
+                                DEFAULT_MAX_PAGES if args.max_pages is None else args.max_pages)
     else:
         code = serve(workspace, DEFAULT_PORT if args.port is None else args.port, args.lab, args.token)
     if code not in (0, 130, -15):
@@ -234,4 +374,7 @@ def register(sub) -> None:
     p.add_argument("--ip", default=None,
                    help="with --candidates: the address to listen on (default 127.0.0.1; the HTTPS reverse proxy "
                         "in front of it forwards to it)")
+    p.add_argument("--max-pages", type=int, default=None, metavar="N",
+                   help=f"with --candidates: at most N pages open at once, each a kernel of about 100 MB (default "
+                        f"{DEFAULT_MAX_PAGES}); beyond it a page load is refused with 503 and no kernel")
     p.set_defaults(func=cmd_serve)
