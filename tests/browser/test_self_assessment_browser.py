@@ -1,16 +1,19 @@
 """The people being assessed, in a real browser (Voila): a candidate completes and submits a self-assessment
 through the link the office issued, on ``evalkit serve --candidates``, and sees the report (a link that is
-guessed, expired or used shows one line and stores nothing); an agent, signed in, sees a call's scorecard with the coaching note and
+guessed, expired or used shows one line and stores nothing, refused by the server before any kernel starts; beyond
+``--max-pages`` a page is refused with 503, no kernel either); an agent, signed in, sees a call's scorecard with the coaching note and
 sends the end-of-day self-report; the Cert Coordinator sees the missing-report flag. What the pages stored is
 read back from the database. Screenshots go to ``test-artifacts/``. Harness: tests/browser/conftest.py."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,28 @@ def candidates_page(start_server, browser_workspace, tmp_path_factory):
     server = start_server("voila", tmp_path_factory.mktemp("serve-candidates-cwd"), command=command)
     _set_link_base(browser_workspace, f"{server.url}/self-assessment")  # no proxy here: the links go straight to it
     return server
+
+
+@pytest.fixture(scope="module")
+def crowded_candidates_page(start_server, candidates_page, tmp_path_factory, browser_workspace):
+    """A second candidates' server, with ``--max-pages 1``: one page open at a time."""
+    command = [sys.executable, "-m", "evalkit.cli", "serve", "--candidates", "--workspace", str(browser_workspace),
+               "--port", "{port}", "--max-pages", "1"]
+    return start_server("voila", tmp_path_factory.mktemp("serve-candidates-crowded-cwd"), command=command)
+
+
+def _kernels_started(server) -> int:
+    """How many kernels the server has started so far, from its log (jupyter_server logs each one)."""
+    return len(re.findall(r"Kernel started: ", server.log.read_text(errors="replace")))
+
+
+def _get(url: str) -> tuple[int, str]:
+    """The status and the body of a plain GET (no browser)."""
+    try:
+        with urllib.request.urlopen(url, timeout=120) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +189,9 @@ def test_a_link_that_is_not_valid_shows_one_line_and_stores_nothing(page, candid
         url = f"{base}?token={token}"
     else:
         url = base
-    before = _stored(ws_store)
-    page.goto(url)
+    before, started, running = _stored(ws_store), _kernels_started(candidates_page), candidates_page.kernels()
+    reply = page.goto(url)
+    assert reply.status == 403  # refused by the server (CandidateGate), before any kernel
     page.get_by_text(shown).wait_for(timeout=60_000)
     # the page is that one line (under the page's title where there was a token): no form, result, code or files
     lines = [line for line in page.locator("body").inner_text().splitlines() if line.strip()]
@@ -174,6 +200,50 @@ def test_a_link_that_is_not_valid_shows_one_line_and_stores_nothing(page, candid
     if which == "guessed":
         _shot(page, "self_assessment_link_not_valid.png")
     assert _stored(ws_store) == before
+    # no kernel was started for it: none in the server's log, no new kernel process under the server
+    assert _kernels_started(candidates_page) == started
+    assert candidates_page.kernels() <= running
+
+
+def test_a_guessed_link_starts_no_kernel_however_often_it_is_loaded(candidates_page):
+    """The flood the gate is for: 30 page loads with guessed tokens, 10 at a time, each 403 with the one line and
+    no kernel started."""
+    base = f"{candidates_page.url}/self-assessment/"
+    started, running = _kernels_started(candidates_page), candidates_page.kernels()
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(_get, [f"{base}?token={i:043d}" for i in range(30)]))
+    assert {status for status, _ in replies} == {403}
+    assert all("this link is not valid; ask the certification office for a new one" in body for _, body in replies)
+    assert _kernels_started(candidates_page) == started and candidates_page.kernels() <= running
+
+
+def test_beyond_max_pages_a_page_gets_503_and_no_kernel(page, crowded_candidates_page, browser_workspace, ws_store):
+    """``--max-pages 1``: of three usable links opened at once, one page starts (its kernel stays until its page
+    goes), the other two get 503 with one line; a guessed link is still 403."""
+    server = crowded_candidates_page
+    base = f"{server.url}/self-assessment/"
+    tokens = []
+    for i in range(3):
+        wf.add_candidate(ws_store, f"CCMA-BROWSER-CROWD-{i}", "Casey", f"Crowd{i}")
+        tokens.append(cert.issue_link(ws_store, f"CCMA-BROWSER-CROWD-{i}", "CCMA", actor="office")[0])
+    started = _kernels_started(server)
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(_get, [f"{base}?token={t}" for t in tokens]))
+    assert sorted(status for status, _ in replies) == [200, 503, 503], [s for s, _ in replies]
+    busy = "too many people are completing their self-assessment right now; try again in a few minutes"
+    assert all(busy in body for status, body in replies if status == 503)
+    assert _kernels_started(server) == started + 1 and server.kernels() == 1
+    assert _get(f"{base}?token={'g' * 43}")[0] == 403
+    # in a browser: the one line under the page's title, nothing else
+    reply = page.goto(f"{base}?token={tokens[0]}")
+    assert reply.status == 503
+    page.get_by_text(busy).wait_for()
+    lines = [line for line in page.locator("body").inner_text().splitlines() if line.strip()]
+    assert lines == ["Self-assessment", busy]
+    _shot(page, "self_assessment_too_many_pages.png")
+    assert _kernels_started(server) == started + 1
+    # the links are not used up by any of it
+    assert all(cert.open_link(ws_store, t)["program_id"] == "CCMA" for t in tokens)
 
 
 def test_the_candidates_server_serves_that_page_only(candidates_page):
