@@ -334,7 +334,7 @@ def test_the_gates_line_for_no_token_is_the_one_the_page_shows(workspace):
     from evalkit.widgets.self_assessment import self_assessment_app
 
     shown = self_assessment_app(workspace, query="")
-    assert serve_module.NO_LINK in shown.value
+    assert sa_links.NO_LINK in shown.value
 
 
 @pytest.mark.parametrize("running, starting, refused", [(4, 0, False), (5, 0, True), (3, 2, True), (9, 0, True)])

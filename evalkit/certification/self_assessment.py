@@ -37,7 +37,7 @@ from ..store import (Store, access_tokens, assessment_results, candidates, cc_ag
                      self_assessment_answers, self_assessments, utcnow)
 
 __all__ = ["SelfAssessmentRefused", "LINK_DAYS", "LINK_BASE_SETTING", "token_hash", "check_link_base", "set_link_base",
-           "link_base", "link_url", "issue_link", "LINK_NOT_VALID", "link_usable", "open_link", "link_person",
+           "link_base", "link_url", "issue_link", "LINK_NOT_VALID", "NO_LINK", "link_usable", "open_link", "link_person",
            "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
            "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html", "result_pdf"]
 
@@ -167,6 +167,9 @@ def issue_link(store: Store, candidate, program_id: str, days: int = LINK_DAYS, 
 
 #: The one line for a link token that opens nothing: the same for a guessed token and a mistyped one.
 LINK_NOT_VALID = "this link is not valid; ask the certification office for a new one"
+
+#: The one line for the page opened with no link token, by someone not signed in as a candidate.
+NO_LINK = "Open this page through the self-assessment link you were sent, or sign in as a candidate."
 
 
 def _checked_link(store: Store, token, now: dt.datetime | None) -> tuple[dict | None, str | None]:

@@ -37,7 +37,7 @@ from pathlib import Path
 from .common import CommandError, add_workspace_arg, default_workspace
 
 __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "CANDIDATE_NOTEBOOK", "CANDIDATE_PORT",
-           "DEFAULT_MAX_PAGES", "MAX_PAGES_ENV", "NO_LINK", "TOO_MANY_PAGES", "NOT_AVAILABLE",
+           "DEFAULT_MAX_PAGES", "MAX_PAGES_ENV", "TOO_MANY_PAGES", "NOT_AVAILABLE",
            "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "running_kernels", "refusal_page", "CandidateGate",
            "server_command", "candidate_command",
            "page_urls", "serve", "serve_candidates", "register"]
@@ -61,8 +61,6 @@ DEFAULT_MAX_PAGES = 40
 #: server; where it is set, Voila's configuration (``voila_config/voila.py``) installs :class:`CandidateGate`.
 MAX_PAGES_ENV = "EVALKIT_CANDIDATE_MAX_PAGES"
 
-#: The candidates' page opened without a token: the line the self-assessment notebook shows then.
-NO_LINK = "Open this page through the self-assessment link you were sent, or sign in as a candidate."
 
 #: The candidates' server running ``--max-pages`` pages already.
 TOO_MANY_PAGES = "too many people are completing their self-assessment right now; try again in a few minutes"
@@ -150,7 +148,7 @@ class CandidateGate:
         return self._store
 
     def __call__(self, handler, notebook=None, cwd=None) -> None:
-        from ..certification.self_assessment import link_usable
+        from ..certification.self_assessment import NO_LINK, link_usable
 
         # read as the page reads it (its $QUERY_STRING, the last ``token``, blank values dropped), so the two agree
         tokens = urllib.parse.parse_qs(handler.request.query).get("token")

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 import ipywidgets as w
 
 from .. import certification as cert
+from ..certification.self_assessment import NO_LINK
 from ..access import signed_in_user
 from ..store import Store
 from .common import SAVE_ERRORS, STYLE, WorkspaceError, message, open_workspace
@@ -200,8 +201,7 @@ def self_assessment_app(workspace=None, query: str | None = None, program_id: st
     person = signed_in_user(store)
     candidate_id = cert.my_candidate(store, person)
     if candidate_id is None:
-        return w.HTML(STYLE + message("Open this page through the self-assessment link you were sent, or sign in "
-                                      "as a candidate.", "info"))
+        return w.HTML(STYLE + message(NO_LINK, "info"))
     import sqlalchemy as sa
 
     from ..store import candidacies, candidates
