@@ -59,6 +59,10 @@ __all__ = ["TEMPLATE", "LetterJob", "BatchResult", "plan_batch", "run_batch", "e
 #: The papermill template of the result letter.
 TEMPLATE = Path(__file__).resolve().parents[2] / "notebooks" / "templates" / "result_letter.ipynb"
 
+#: Letters handed to a worker at a time, at most (fewer in a small batch, so that every worker gets some): the
+#: kernel runs the next while the worker writes one's files; the manifest and the progress follow a chunk at a time.
+CHUNK = 8
+
 MANIFEST_FIELDS = ("submission", "candidate", "candidate_id", "program", "attempt", "result", "issue_date",
                    "due_on", "late", "status", "seconds", "files", "sha256", "error", "emailed")
 
@@ -293,21 +297,26 @@ def _run_jobs(store, planned, workspace, out, pdf, jobs, template, progress, man
     with cf.ProcessPoolExecutor(n_workers, mp_context=context, initializer=worker.init,
                                 initargs=(str(template), workspace, str(out), pdf, os.getpid(),
                                           list(samples.values()))) as pool:
-        futures = {pool.submit(worker.produce, job.for_worker()): job for job in planned}
+        # A worker is handed a few letters at a time: while it writes one letter's files, its kernel runs the next.
+        size = max(1, min(CHUNK, total // (4 * n_workers)))
+        chunks = [planned[i:i + size] for i in range(0, total, size)]
+        futures = {pool.submit(worker.produce, [job.for_worker() for job in chunk]): chunk for chunk in chunks}
         try:
             for future in cf.as_completed(futures):
-                job = futures[future]
+                chunk = futures[future]
                 try:
                     produced = future.result()
                 except Exception as exc:  # the worker process itself died
-                    produced = {"status": "failed", "files": [], "error": worker.one_line(exc), "seconds": None}
-                if "kernel" in produced:
-                    kernels[produced["kernel"]["pid"]] = produced["kernel"]
-                row = _finish(store, job, produced, out, actor)
-                rows.append(row)
-                manifest.append([row])
-                if progress:
-                    progress(len(rows), total, row)
+                    produced = [{"status": "failed", "files": [], "error": worker.one_line(exc), "seconds": None}
+                                for _ in chunk]
+                for job, letter in zip(chunk, produced):
+                    if "kernel" in letter:
+                        kernels[letter["kernel"]["pid"]] = letter["kernel"]
+                    row = _finish(store, job, letter, out, actor)
+                    rows.append(row)
+                    manifest.append([row])
+                    if progress:
+                        progress(len(rows), total, row)
         except BaseException:
             for f in futures:
                 f.cancel()

@@ -418,8 +418,6 @@ class WarmKernel:
         self.starts = 0
         self.runs = 0
         self.retirements: list[str] = []
-        #: The notebook the engine executed last (papermill marks a failed one in place): a failed letter's record.
-        self.last_notebook = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -492,16 +490,20 @@ class WarmKernel:
         self.language_info = reply["content"]["language_info"]
         self._ready = True
 
-    def run(self, nb, timeout: float | None = None):
-        """Execute a notebook on this kernel (started or replaced first if need be), then reset the kernel; see
-        :func:`evalkit.letters.execute.run_notebook`. The parameters cell that the injected one overrides is not
-        run."""
-        from .execute import run_notebook
+    def start(self, nb, timeout: float | None = None):
+        """Send a notebook to this kernel (started or replaced first if need be); the returned
+        :class:`~evalkit.letters.execute.Run`'s ``finish()`` gives it executed and resets the kernel (see
+        :func:`~evalkit.letters.execute.start_notebook`). The parameters cell that the injected one overrides is
+        not run."""
+        from .execute import start_notebook
 
         self.ensure_ready()
-        self.last_notebook = nb
         self.runs += 1
-        return run_notebook(self, nb, _overwritten_parameters(nb), timeout)
+        return start_notebook(self, nb, _overwritten_parameters(nb), timeout)
+
+    def run(self, nb, timeout: float | None = None):
+        """Execute a notebook on this kernel, then reset the kernel: :meth:`start`, then wait for it."""
+        return self.start(nb, timeout).finish()
 
     #: The user expression that resets the kernel and returns what differs from the baseline (JSON).
     RESET_EXPRESSION = f"__import__('json').dumps(__import__({_SIDE_MODULE!r}).reset())"

@@ -22,7 +22,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import output_from_msg
 
-__all__ = ["run_notebook", "code_cells"]
+__all__ = ["start_notebook", "Run", "code_cells"]
 
 #: Seconds between checks that the kernel is alive while waiting for it.
 _POLL = 1.0
@@ -54,18 +54,19 @@ def _start_metadata(nb, run: list[int]) -> None:
             cell.outputs = []
 
 
-def run_notebook(kernel, nb, skip=(), timeout: float | None = None):
-    """Run a notebook's code cells on a warm kernel, then reset it (retired if the notebook changed it).
+def start_notebook(kernel, nb, skip=(), timeout: float | None = None) -> "Run":
+    """Send a notebook's code cells to a warm kernel, the reset riding on the last; :meth:`Run.finish` waits for them.
 
-    Returns the notebook, executed in place. A failed cell does not raise: its error is in its outputs, as
-    papermill's ``raise_for_execution_errors`` expects, and the kernel is retired. A dead kernel raises
+    The kernel runs them while the caller does other work (the previous letter's files). ``finish`` returns the
+    notebook, executed in place. A failed cell does not raise: its error is in its outputs, as papermill's
+    ``raise_for_execution_errors`` expects, and the kernel is retired. A dead kernel raises
     :class:`~nbclient.exceptions.DeadKernelError`, a cell running past ``timeout``
     :class:`~nbclient.exceptions.CellTimeoutError`; either retires the kernel.
 
     Parameters
     ----------
     kernel : WarmKernel
-        A kernel that is ready (:meth:`WarmKernel.ensure_ready`).
+        A kernel that is ready (:meth:`WarmKernel.ensure_ready`) and has no notebook running.
     nb : NotebookNode
         The (parameterised) notebook; its cells get their outputs and metadata in place.
     skip : set of int
@@ -73,18 +74,12 @@ def run_notebook(kernel, nb, skip=(), timeout: float | None = None):
     timeout : float, optional
         Seconds a cell may run (None: no limit).
     """
-    run = _Run(kernel, nb, skip, timeout)
-    try:
-        run_sync(run.receive)()
-    except BaseException as exc:
-        kernel.retire("the kernel died" if isinstance(exc, DeadKernelError) else type(exc).__name__)
-        raise
-    kernel.after_notebook(run.failed, run.reset_reply)
-    return nb
+    return Run(kernel, nb, skip, timeout)
 
 
-class _Run:
-    """A notebook's execute requests, sent; :meth:`receive` fills the notebook in from the kernel's messages."""
+class Run:
+    """A notebook's execute requests, sent (:func:`start_notebook`); :meth:`finish` fills the notebook in from the
+    kernel's messages and takes the reset's verdict."""
 
     def __init__(self, kernel, nb, skip=(), timeout: float | None = None):
         self.kernel, self.nb, self.timeout = kernel, nb, timeout
@@ -181,7 +176,7 @@ class _Run:
         else:
             cell.metadata.papermill["status"] = "completed"
 
-    async def receive(self) -> None:
+    async def _receive(self) -> None:
         try:
             if not self.order:
                 self.reset_reply = (await self._message(self.kernel.kc.get_shell_msg, self.requests[0], None)
@@ -193,3 +188,13 @@ class _Run:
             papermill = self.nb.metadata.papermill
             papermill["end_time"] = _now()
             papermill["duration"] = round(time.perf_counter() - self.started, 6)
+
+    def finish(self):
+        """Wait for the cells; returns the notebook (see :func:`start_notebook`)."""
+        try:
+            run_sync(self._receive)()
+        except BaseException as exc:
+            self.kernel.retire("the kernel died" if isinstance(exc, DeadKernelError) else type(exc).__name__)
+            raise
+        self.kernel.after_notebook(self.failed, self.reset_reply)
+        return self.nb

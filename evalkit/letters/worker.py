@@ -1,11 +1,11 @@
-"""A letters batch's worker process: one warm kernel, one letter at a time (see :mod:`evalkit.letters.batch`).
+"""A letters batch's worker process: one warm kernel, letters in turn (see :mod:`evalkit.letters.batch`).
 
 A worker runs the template on its kernel (:mod:`evalkit.letters.engine`), exports the letter's page (and PDF) and
 writes the files; the parent records the notifications. It imports only what that takes (papermill, nbformat, the
 engine, :mod:`evalkit.letters.page`), not the database layer: with its kernel booting meanwhile, a worker is ready
 in about as long as the kernel takes.
 
-The worker runs papermill's own steps (parameterise, record the metadata, execute on the engine, raise for
+The worker runs papermill's own steps (parameterise, record the metadata, execute on the warm kernel, raise for
 errors) on a copy of the template it read once, rather than :func:`papermill.execute_notebook`, which reads and
 validates the template again for every notebook and serialises the executed notebook even when not asked to
 write it. The record is papermill's, except that its ``output_path`` is the record's final name.
@@ -54,7 +54,7 @@ def init(template: str, workspace: str, out: str, pdf: bool, parent: int, sample
     from .engine import WarmKernel
 
     os.umask(0o077)  # letters are confidential: owner-only files
-    # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the one it is on.
+    # Ctrl-C is the batch's to handle: it stops handing out letters and lets each worker finish the letters it was handed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # the warm-up produces a letter of each rubric version in the batch: ``samples`` are (submission, issue date)
     warm_up = f"from evalkit.letters.content import warm_up as _w\n_w({workspace!r}, {list(samples)!r})\ndel _w"
@@ -70,19 +70,39 @@ def init(template: str, workspace: str, out: str, pdf: bool, parent: int, sample
                    kernel=kernel)
 
 
-def execute(parameters: dict, output_path: str):
-    """Run the template with ``parameters`` on the worker's kernel; returns the executed notebook. Raises as
-    :func:`papermill.execute_notebook` does (``PapermillExecutionError`` for a failed cell)."""
+def _send(job: dict) -> dict:
+    """The template with the letter's parameters, sent to the worker's kernel (papermill's own steps: parameterise,
+    record the metadata). Returns the letter in flight: its ``run`` to wait for, or the ``error`` of sending it."""
     import nbformat
-    from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
+    from papermill.execute import prepare_notebook_metadata, remove_error_markers
     from papermill.parameterize import parameterize_notebook
 
-    nb = nbformat.from_dict(json.loads(_worker["template"]))
-    nb = parameterize_notebook(nb, parameters, kernel_name="python3", engine_name="evalkit_warm")
-    nb = remove_error_markers(prepare_notebook_metadata(nb, _worker["template_path"], output_path))
-    nb = _worker["kernel"].run(nb, CELL_TIMEOUT)
-    raise_for_execution_errors(nb, None)  # marks the failed cell in the notebook, then raises
-    return nb
+    record = _worker["out"] / f"{job['stem']}.ipynb"
+    letter = {"job": job, "record": record, "started": time.perf_counter(), "nb": None, "run": None, "error": None}
+    try:
+        nb = nbformat.from_dict(json.loads(_worker["template"]))
+        nb = parameterize_notebook(nb, {"workspace": _worker["workspace"], "submission_id": job["submission"],
+                                        "issue_date": job["issue_date"]}, kernel_name="python3",
+                                   engine_name="evalkit_warm")
+        letter["nb"] = remove_error_markers(prepare_notebook_metadata(nb, _worker["template_path"], str(record)))
+        letter["run"] = _worker["kernel"].start(letter["nb"], CELL_TIMEOUT)
+    except Exception as exc:  # the kernel could not be started: this letter fails, the next one tries again
+        letter["error"] = exc
+    return letter
+
+
+def _wait(letter: dict) -> None:
+    """Wait for a letter in flight: its notebook executed (``nb``), or its ``error`` (papermill's
+    ``PapermillExecutionError`` for a failed cell, marked in the notebook as papermill marks it)."""
+    from papermill.execute import raise_for_execution_errors
+
+    if letter["error"] is not None:
+        return
+    try:
+        letter["nb"] = letter["run"].finish()
+        raise_for_execution_errors(letter["nb"], None)
+    except Exception as exc:
+        letter["error"] = exc
 
 
 def one_line(exc: BaseException) -> str:
@@ -95,23 +115,34 @@ def one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def produce(job: dict) -> dict:
-    """Run the template for one letter (``job``: submission, stem, issue_date), export it, write its files.
+def produce(jobs: list[dict]) -> list[dict]:
+    """Produce letters in turn (each ``job``: submission, stem, issue_date): run the template, export the letter,
+    write its files. Each letter's cells go to the kernel as soon as the previous letter's have run and its reset
+    found the kernel clean, so the kernel runs the next letter while this process writes the previous one's files.
 
     Never raises: a failed letter's row has status ``failed`` and its error; its notebook is kept in ``failed/``.
     """
+    rows = []
+    letter = _send(jobs[0]) if jobs else None
+    for i in range(len(jobs)):
+        _wait(letter)
+        following = _send(jobs[i + 1]) if i + 1 < len(jobs) else None
+        rows.append(_write(letter))
+        letter = following
+    return rows
+
+
+def _write(letter: dict) -> dict:
+    """A letter's files (the page, the PDF, the executed notebook last), or its failure; its manifest row."""
     import nbformat
 
-    started = time.perf_counter()
-    out: Path = _worker["out"]
+    job, record, nb, out = letter["job"], letter["record"], letter["nb"], _worker["out"]
     kernel = _worker["kernel"]
-    record = out / f"{job['stem']}.ipynb"
     row = {"submission": job["submission"], "status": "failed", "files": [], "error": None, "result": None,
            "candidate": None}
-    kernel.last_notebook = None
     try:
-        nb = execute({"workspace": _worker["workspace"], "submission_id": job["submission"],
-                      "issue_date": job["issue_date"]}, str(record))
+        if letter["error"] is not None:
+            raise letter["error"]
         content, _ = letter_output(nb)
         page = export_html(nb)
         files = {".html": page.encode("utf-8")}
@@ -128,11 +159,11 @@ def produce(job: dict) -> dict:
         row.update(status="done", files=written, result=content["result"], candidate=content["candidate"]["name"])
     except Exception as exc:  # a failed letter is reported; the batch goes on
         row["error"] = one_line(exc)
-        if kernel.last_notebook is not None:
+        if nb is not None:
             with contextlib.suppress(Exception):
                 (out / "failed").mkdir(mode=0o700, exist_ok=True)
-                outputs.write_private(out / "failed" / f"{job['stem']}.ipynb", nbformat.writes(kernel.last_notebook))
-    row["seconds"] = round(time.perf_counter() - started, 3)
+                outputs.write_private(out / "failed" / f"{job['stem']}.ipynb", nbformat.writes(nb))
+    row["seconds"] = round(time.perf_counter() - letter["started"], 3)
     row["kernel"] = {"pid": os.getpid(), "kernel_starts": kernel.starts, "letters": kernel.runs,
                      "retirements": list(kernel.retirements)}
     return row
