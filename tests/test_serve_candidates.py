@@ -423,3 +423,48 @@ def test_voilas_configuration_installs_the_gate_on_the_candidates_server_only(mo
     monkeypatch.setenv(serve_module.MAX_PAGES_ENV, "9")
     gate = hook()
     assert isinstance(gate, serve_module.CandidateGate) and gate.max_pages == 9
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_one_link_opened_too_often_is_429_until_its_window_has_passed(store, links):
+    clock = FakeClock()
+    gate = serve_module.CandidateGate(max_pages=40, store=store, link_opens=3, link_window=900, clock=clock)
+    for _ in range(3):  # a reload, another tab: each lets a page start
+        handler = FakeHandler(f"?token={links['usable']}")
+        assert _gate(gate, handler) is None and handler.status == 200
+        clock.now += 60
+    handler = FakeHandler(f"?token={links['usable']}")
+    page = _gate(gate, handler)
+    assert handler.status == 429 and handler.headers["Retry-After"] == "900"
+    assert _line(page) == ["Self-assessment", serve_module.LINK_OPENED_TOO_OFTEN]
+    # another candidate's link is not held up by this one
+    from evalkit import certification as cert
+
+    other, _ = cert.issue_link(store, "G-2", "CCMA", actor="office")
+    assert _gate(gate, FakeHandler(f"?token={other}")) is None
+    # once the first load is older than the window, one more page may start
+    clock.now = 1000.0 + 900 + 1
+    assert _gate(gate, FakeHandler(f"?token={links['usable']}")) is None
+    assert _gate(gate, FakeHandler(f"?token={links['usable']}")).count(serve_module.LINK_OPENED_TOO_OFTEN) == 1
+
+
+def test_a_refused_page_does_not_count_as_an_open_of_its_link(store, links):
+    gate = serve_module.CandidateGate(max_pages=1, store=store, link_opens=2, clock=FakeClock())
+    for _ in range(3):  # the server is full: 503 each time, and the link is not used up meanwhile
+        handler = FakeHandler(f"?token={links['usable']}", FakeKernels(running=1))
+        _gate(gate, handler)
+        assert handler.status == 503
+    assert _gate(gate, FakeHandler(f"?token={links['usable']}")) is None
+
+
+@pytest.mark.parametrize("opens", [0, -1, 2.5, True])
+def test_the_gate_needs_a_whole_number_of_opens_per_link(opens):
+    with pytest.raises(ValueError, match="link_opens"):
+        serve_module.CandidateGate(link_opens=opens)

@@ -22,6 +22,7 @@ writers (SQLite WAL, ``BEGIN IMMEDIATE``, a 30 s busy timeout), so no one is loc
 """
 from __future__ import annotations
 
+import collections
 import errno
 import logging
 import os
@@ -31,16 +32,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 from pathlib import Path
 
 from .common import CommandError, add_workspace_arg, default_workspace
 
 __all__ = ["NOTEBOOKS_DIR", "SERVED_NOTEBOOKS", "DEFAULT_PORT", "CANDIDATE_NOTEBOOK", "CANDIDATE_PORT",
-           "DEFAULT_MAX_PAGES", "MAX_PAGES_ENV", "TOO_MANY_PAGES", "NOT_AVAILABLE",
-           "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "running_kernels", "refusal_page", "CandidateGate",
-           "server_command", "candidate_command",
-           "page_urls", "serve", "serve_candidates", "register"]
+           "DEFAULT_MAX_PAGES", "MAX_PAGES_ENV", "TOO_MANY_PAGES", "NOT_AVAILABLE", "LINK_OPENS", "LINK_WINDOW",
+           "LINK_OPENED_TOO_OFTEN", "VOILA_CONFIG_DIR", "issue_xsrf_cookie", "running_kernels", "refusal_page",
+           "CandidateGate", "server_command", "candidate_command", "page_urls", "serve", "serve_candidates",
+           "register"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -64,6 +66,15 @@ MAX_PAGES_ENV = "EVALKIT_CANDIDATE_MAX_PAGES"
 
 #: The candidates' server running ``--max-pages`` pages already.
 TOO_MANY_PAGES = "too many people are completing their self-assessment right now; try again in a few minutes"
+
+#: Page loads one link may make within :data:`LINK_WINDOW` seconds (reloads, tabs): each starts a kernel that
+#: lives until its tab closes or it is culled after 15 idle minutes, so one link cannot hold the server's pages.
+LINK_OPENS = 5
+LINK_WINDOW = 15 * 60
+
+#: A link opened :data:`LINK_OPENS` times within :data:`LINK_WINDOW`.
+LINK_OPENED_TOO_OFTEN = ("this link was opened too many times in the last few minutes; close the other tabs or "
+                         "windows showing it and try again in 15 minutes")
 
 #: The candidates' server unable to read the workspace to check a link.
 NOT_AVAILABLE = "the self-assessment page cannot open right now; try again in a few minutes"
@@ -113,6 +124,8 @@ class CandidateGate:
       shows (:func:`~evalkit.certification.self_assessment.link_usable`: the rules of ``open_link``, and the link
       is not used up);
     * a page beyond ``max_pages`` kernels running at once: HTTP 503, :data:`TOO_MANY_PAGES`;
+    * a link opened ``link_opens`` times within the last ``link_window`` seconds (reloads, tabs, a script): HTTP
+      429, :data:`LINK_OPENED_TOO_OFTEN`, so that one link cannot hold the server's pages;
     * a workspace it cannot read: HTTP 503, :data:`NOT_AVAILABLE` (the error goes to the server's log).
 
     Otherwise it lets the page start, with the ``_xsrf`` cookie (:func:`issue_xsrf_cookie`). The workspace
@@ -125,13 +138,21 @@ class CandidateGate:
         Kernels running at once beyond which a page is refused (at least 1).
     store : Store, optional
         The workspace's store (tests); by default opened from ``$EVALKIT_WORKSPACE``.
+    link_opens, link_window : int, float
+        Page loads one link may make within ``link_window`` seconds (default :data:`LINK_OPENS` in
+        :data:`LINK_WINDOW`).
+    clock : callable
+        Seconds, monotonic (tests).
     """
 
-    def __init__(self, max_pages: int = DEFAULT_MAX_PAGES, store=None):
-        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
-            raise ValueError(f"max_pages {max_pages!r}: expected a whole number of at least 1")
-        self.max_pages = max_pages
+    def __init__(self, max_pages: int = DEFAULT_MAX_PAGES, store=None, link_opens: int = LINK_OPENS,
+                 link_window: float = LINK_WINDOW, clock=time.monotonic):
+        for name, value in (("max_pages", max_pages), ("link_opens", link_opens)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} {value!r}: expected a whole number of at least 1")
+        self.max_pages, self.link_opens, self.link_window, self.clock = max_pages, link_opens, link_window, clock
         self._store = store
+        self._opened: dict[str, collections.deque] = {}  # a usable link's hash: when its pages were let start
 
     @classmethod
     def from_environment(cls) -> CandidateGate:
@@ -148,7 +169,7 @@ class CandidateGate:
         return self._store
 
     def __call__(self, handler, notebook=None, cwd=None) -> None:
-        from ..certification.self_assessment import NO_LINK, link_usable
+        from ..certification.self_assessment import NO_LINK, link_usable, token_hash
 
         # read as the page reads it (its $QUERY_STRING, the last ``token``, blank values dropped), so the two agree
         tokens = urllib.parse.parse_qs(handler.request.query).get("token")
@@ -162,11 +183,27 @@ class CandidateGate:
             self._refuse(handler, 503, NOT_AVAILABLE)
         if reason is not None:
             self._refuse(handler, 403, reason)
+        opened = self._recent_opens(token_hash(token))
+        if len(opened) >= self.link_opens:
+            log.warning("candidates' page refused: one link opened %d times within %d s", len(opened),
+                        self.link_window)
+            self._refuse(handler, 429, LINK_OPENED_TOO_OFTEN)
         if running_kernels(handler.kernel_manager) >= self.max_pages:
             log.warning("candidates' page refused: %d pages running (--max-pages %d)",
                         running_kernels(handler.kernel_manager), self.max_pages)
             self._refuse(handler, 503, TOO_MANY_PAGES)
+        opened.append(self.clock())
         issue_xsrf_cookie(handler, notebook, cwd)
+
+    def _recent_opens(self, key: str) -> collections.deque:
+        """When the link's pages were let start within the window (older ones, and links with none, forgotten)."""
+        since = self.clock() - self.link_window
+        for other in [k for k, times in self._opened.items() if k != key and (not times or times[-1] < since)]:
+            del self._opened[other]
+        opened = self._opened.setdefault(key, collections.deque())
+        while opened and opened[0] < since:
+            opened.popleft()
+        return opened
 
     @staticmethod
     def _refuse(handler, status: int, line: str, title: str | None = "Self-assessment", kind: str = "error"):
@@ -177,8 +214,8 @@ class CandidateGate:
         handler.set_status(status)
         handler.set_header("Content-Type", "text/html; charset=UTF-8")
         handler.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
-        if status == 503:
-            handler.set_header("Retry-After", "120")
+        if status in (429, 503):
+            handler.set_header("Retry-After", "120" if status == 503 else str(LINK_WINDOW))
         raise Finish(refusal_page(line, title, kind))
 
 
