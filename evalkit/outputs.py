@@ -51,13 +51,11 @@ def output_folder(path, what: str = "output") -> Path:
     path = Path(path)
     if path.is_dir():
         return path
-    if path.exists():
-        raise OutputError(f"{what} folder {path} is not a folder")
     if not path.parent.is_dir():
         raise OutputError(f"cannot create the {what} folder {path}: folder {path.parent} does not exist")
     try:
         path.mkdir(mode=0o700)
-    except FileExistsError:  # made by another process meanwhile
+    except FileExistsError:  # made by another thread or process meanwhile, or a file of that name
         if not path.is_dir():
             raise OutputError(f"{what} folder {path} is not a folder") from None
     except OSError as exc:

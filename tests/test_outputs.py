@@ -32,6 +32,22 @@ def test_an_output_folder_is_created_only_as_the_last_step(tmp_path):
         outputs.output_folder(tmp_path / "file")
 
 
+def test_an_output_folder_made_by_another_thread_meanwhile_is_used(tmp_path, monkeypatch):
+    # two certificates issued at once into a new folder: the other one creates it just after this one looked;
+    # that is the folder wanted, not "is not a folder"
+    target, original, looked = tmp_path / "pdf", outputs.Path.is_dir, []
+
+    def made_just_after_looking(self):
+        seen = original(self)
+        if self == target and not looked:
+            looked.append(self)
+            os.mkdir(target, 0o700)
+        return seen
+
+    monkeypatch.setattr(outputs.Path, "is_dir", made_just_after_looking)
+    assert outputs.output_folder(target) == target and looked
+
+
 def test_write_private_is_atomic_owner_only_and_hashes(tmp_path):
     digest = outputs.write_private(tmp_path / "a.txt", "héllo")
     assert (tmp_path / "a.txt").read_text() == "héllo" and len(digest) == 64
