@@ -37,9 +37,10 @@ from ..store import (Store, access_tokens, assessment_results, candidates, cc_ag
                      self_assessment_answers, self_assessments, utcnow)
 
 __all__ = ["SelfAssessmentRefused", "LINK_DAYS", "LINK_BASE_SETTING", "token_hash", "check_link_base", "set_link_base",
-           "link_base", "link_url", "issue_link", "LINK_NOT_VALID", "NO_LINK", "link_usable", "open_link", "link_person",
-           "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
-           "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html", "result_pdf"]
+           "link_base", "link_url", "issue_link", "LINK_NOT_VALID", "NO_LINK", "link_usable", "open_link",
+           "link_person", "my_candidate", "my_agent", "start_self_assessment", "save_draft", "submit_self_assessment",
+           "self_assessment_record", "DomainResult", "SelfAssessmentResult", "self_assessment_result", "result_html",
+           "result_pdf"]
 
 #: How long an issued link stays valid by default.
 LINK_DAYS = 14

@@ -35,6 +35,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import NoReturn
 
 from .common import CommandError, add_workspace_arg, default_workspace
 
@@ -206,7 +207,8 @@ class CandidateGate:
         return opened
 
     @staticmethod
-    def _refuse(handler, status: int, line: str, title: str | None = "Self-assessment", kind: str = "error"):
+    def _refuse(handler, status: int, line: str, title: str | None = "Self-assessment",
+                kind: str = "error") -> NoReturn:
         """Answer ``status`` with the refusal page and end the request: tornado's ``Finish`` stops Voila's handler
         before it starts a kernel (an ``HTTPError`` would show Jupyter's error page instead of the line)."""
         from tornado.web import Finish
